@@ -1,0 +1,40 @@
+"""Repository-wide pytest hooks: a per-notebook run-time table at the end of every run.
+
+nbval turns each notebook cell into a test item; this adds up the cells' durations per
+notebook (also across pytest-xdist workers) so a slow notebook is visible at once. The table is
+printed in the terminal summary and written to ``build/notebook-times.md``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+_NOTEBOOK_SECONDS: dict[str, float] = defaultdict(float)
+_NOTEBOOK_FAILED: set[str] = set()
+#: A lesson's run-time budget on a 2-core CPU (the issues' "under two minutes").
+BUDGET_S = 120
+
+
+def pytest_runtest_logreport(report):
+    path = report.nodeid.split("::", 1)[0]
+    if path.endswith(".ipynb"):
+        _NOTEBOOK_SECONDS[path] += report.duration
+        if report.failed:
+            _NOTEBOOK_FAILED.add(path)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _NOTEBOOK_SECONDS:
+        return
+    lines = ["| notebook | seconds | within 2 min | result |", "|---|---:|---|---|"]
+    for path, seconds in sorted(_NOTEBOOK_SECONDS.items(), key=lambda item: -item[1]):
+        lines.append(f"| {path} | {seconds:.1f} | {'yes' if seconds <= BUDGET_S else 'NO'} | "
+                     f"{'FAILED' if path in _NOTEBOOK_FAILED else 'passed'} |")
+    terminalreporter.write_sep("=", "notebook run times")
+    for line in lines:
+        terminalreporter.write_line(line)
+    out = Path(terminalreporter.config.rootpath) / "build" / "notebook-times.md"
+    out.parent.mkdir(exist_ok=True)
+    existing = out.read_text() if out.exists() else ""
+    out.write_text(existing + "\n".join(lines) + "\n\n")

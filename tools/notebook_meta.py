@@ -1,0 +1,76 @@
+"""Shared knowledge about the course's notebooks, used by the maintainer tools and the tests.
+
+- which folders hold which kind of notebook (lessons, solution sources, generated exercises);
+- the repository URL (configured once, in pyproject.toml's ``[project.urls] Repository``);
+- the generated first two cells of every notebook: the Colab badge and the setup cell.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSONS = ROOT / "notebooks"
+SOLUTIONS = ROOT / "solutions"
+EXERCISES = ROOT / "exercises"
+#: Committed with outputs, checked by strict nbval.
+WITH_OUTPUTS = (LESSONS, SOLUTIONS)
+
+#: Exact text of the setup cell. ``{repo}`` is filled from pyproject.toml.
+SETUP_CELL = '''\
+# Course setup: the same first code cell in every notebook (see notebooks/00_setup.ipynb).
+# On Colab it fetches the course and installs it without replacing Colab's torch or numpy;
+# anywhere else it does nothing, because `make lab` installed the course already.
+import sys
+
+if "google.colab" in sys.modules:
+    import os
+
+    course = os.environ.get("DLCOURSE_COLAB_DIR", "/content/dlcourse")
+    if not os.path.isdir(course):
+        source = os.environ.get("DLCOURSE_SOURCE", "{repo}")
+        !git clone --quiet --depth 1 {{source}} {{course}}
+    %pip install --quiet -e {{course}}
+    sys.path.insert(0, course)'''
+
+BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+
+
+def repository_url() -> str:
+    """Return the repository URL configured in pyproject.toml."""
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)["project"]["urls"]["Repository"]
+
+
+def colab_url(notebook: Path) -> str:
+    """Return the "Open in Colab" link of a notebook in the repository."""
+    repo = repository_url().removeprefix("https://github.com/")
+    return f"https://colab.research.google.com/github/{repo}/blob/main/{notebook.relative_to(ROOT).as_posix()}"
+
+
+def badge_markdown(notebook: Path) -> str:
+    """Return the markdown of a notebook's Colab badge."""
+    return f"[![Open In Colab]({BADGE})]({colab_url(notebook)})"
+
+
+def setup_cell_source() -> str:
+    return SETUP_CELL.format(repo=repository_url())
+
+
+def course_notebooks(*folders: Path) -> list[Path]:
+    """Return the ``*.ipynb`` files in ``folders`` (default: all three), sorted by name."""
+    folders = folders or (LESSONS, SOLUTIONS, EXERCISES)
+    return sorted(p for folder in folders for p in folder.glob("*.ipynb"))
+
+
+def title(nb: nbformat.NotebookNode) -> str:
+    """Return a notebook's title: the first markdown heading after the badge."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return "(untitled)"

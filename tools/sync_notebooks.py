@@ -1,0 +1,103 @@
+"""Write the generated parts of the course: each notebook's badge and setup cell, and README's map.
+
+Usage:
+    python tools/sync_notebooks.py          # rewrite what is out of date
+    python tools/sync_notebooks.py --check  # only report; exit 1 if anything is out of date
+
+Every lesson and solution notebook starts with two generated cells: a markdown cell with the
+"Open in Colab" badge, and the setup code cell. README.md's course map, between the markers
+``<!-- course-map:start -->`` and ``<!-- course-map:end -->``, lists each lesson and exercise
+with its topic, its measured CPU run time (recorded by ``make outputs``) and its badge.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import nbformat
+from notebook_meta import (
+    EXERCISES,
+    LESSONS,
+    ROOT,
+    SOLUTIONS,
+    badge_markdown,
+    course_notebooks,
+    setup_cell_source,
+    title,
+)
+
+MAP_START, MAP_END = "<!-- course-map:start -->", "<!-- course-map:end -->"
+
+
+def synced_cells(nb: nbformat.NotebookNode, path: Path) -> bool:
+    """Make the first two cells the badge and the setup cell; return True if anything changed."""
+    badge = nbformat.v4.new_markdown_cell(badge_markdown(path))
+    setup = nbformat.v4.new_code_cell(setup_cell_source())
+    changed = False
+    cells = nb.cells
+    if not cells or cells[0].cell_type != "markdown" or "colab-badge" not in cells[0].source:
+        cells.insert(0, badge)
+        changed = True
+    elif cells[0].source != badge.source:
+        cells[0].source = badge.source
+        changed = True
+    if len(cells) < 2 or cells[1].cell_type != "code" or "google.colab" not in cells[1].source:
+        cells.insert(1, setup)
+        changed = True
+    elif cells[1].source != setup.source:
+        cells[1].source = setup.source
+        changed = True
+    return changed
+
+
+def runtime(nb: nbformat.NotebookNode) -> str:
+    seconds = nb.metadata.get("dlcourse", {}).get("cpu_runtime_s")
+    return "not measured" if seconds is None else f"{seconds:.0f} s"
+
+
+def course_map() -> str:
+    """Return the markdown table of the course map."""
+    rows = ["| Notebook | Topic | CPU run time | Colab |", "|---|---|---|---|"]
+    for path in course_notebooks(LESSONS, SOLUTIONS):
+        nb = nbformat.read(path, as_version=4)
+        # Learners open the generated exercise; its run time is the solution's.
+        shown = EXERCISES / path.name if path.parent == SOLUTIONS else path
+        link = f"[`{shown.relative_to(ROOT).as_posix()}`]({shown.relative_to(ROOT).as_posix()})"
+        rows.append(f"| {link} | {title(nb)} | {runtime(nb)} | {badge_markdown(shown)} |")
+    return "\n".join(rows)
+
+
+def synced_readme(text: str) -> str:
+    start, end = text.index(MAP_START) + len(MAP_START), text.index(MAP_END)
+    return text[:start] + "\n" + course_map() + "\n" + text[end:]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="report only; exit 1 when out of date")
+    args = parser.parse_args(argv)
+    stale = []
+    for path in course_notebooks(LESSONS, SOLUTIONS):
+        nb = nbformat.read(path, as_version=4)
+        if synced_cells(nb, path):
+            stale.append(path)
+            if not args.check:
+                nbformat.write(nb, path)
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    if synced_readme(text) != text:
+        stale.append(readme)
+        if not args.check:
+            readme.write_text(synced_readme(text))
+    for path in stale:
+        print(f"{'out of date' if args.check else 'updated'}: {path.relative_to(ROOT)}")
+    if args.check and stale:
+        print("Run `make sync` (or `make outputs` after changing a notebook) and commit the result.")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
