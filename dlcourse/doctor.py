@@ -9,7 +9,6 @@ and a verdict line that says what to do next.
 from __future__ import annotations
 
 import platform
-import sys
 from dataclasses import dataclass, field
 from importlib import metadata
 
@@ -57,8 +56,6 @@ def collect() -> Report:
         for name in REQUIRED_PACKAGES if packages[name] is None
     ]
     notes = []
-    if sys.version_info < (3, 10):
-        problems.append(f"Python {platform.python_version()} is too old: the course needs 3.10 or newer.")
 
     device, device_name, memory = "unknown", "unknown", None
     if packages["torch"] is not None:

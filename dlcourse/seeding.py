@@ -17,7 +17,9 @@ from threadpoolctl import threadpool_limits
 DEFAULT_SEED = 0
 
 
-def seed_everything(seed: int = DEFAULT_SEED, threads: int | None = 1, deterministic: bool = True) -> np.random.Generator:
+def seed_everything(
+    seed: int = DEFAULT_SEED, threads: int | None = 1, deterministic: bool = True
+) -> np.random.Generator:
     """Seed Python, NumPy and torch, and fix the number of CPU threads.
 
     Args:
@@ -35,7 +37,7 @@ def seed_everything(seed: int = DEFAULT_SEED, threads: int | None = 1, determini
     if not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 -- learners' and libraries' legacy np.random calls
     torch.manual_seed(seed)  # also seeds every CUDA device
     os.environ["PYTHONHASHSEED"] = str(seed)  # for subprocesses such as DataLoader workers
     if threads is not None:

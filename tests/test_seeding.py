@@ -1,0 +1,49 @@
+"""seed_everything makes Python, NumPy and torch repeat themselves, and fixes the thread count."""
+
+import random
+
+import numpy as np
+import pytest
+import torch
+from threadpoolctl import threadpool_info
+
+from dlcourse.seeding import seed_everything
+
+
+def draws(rng):
+    legacy = np.random.rand()  # noqa: NPY002 -- the legacy global generator must be seeded too
+    return (random.random(), legacy, rng.normal(), torch.rand(3).tolist())
+
+
+def test_same_seed_same_numbers_different_seed_different_numbers():
+    first = draws(seed_everything(7))
+    again = draws(seed_everything(7))
+    other = draws(seed_everything(8))
+    assert first == again
+    assert all(a != b for a, b in zip(first, other, strict=True))
+
+
+def test_threads_are_fixed():
+    seed_everything(0, threads=1)
+    assert torch.get_num_threads() == 1
+    assert all(pool["num_threads"] == 1 for pool in threadpool_info())
+    seed_everything(0, threads=2)
+    assert torch.get_num_threads() == 2
+    seed_everything(0, threads=1)
+
+
+def test_deterministic_algorithms_requested():
+    seed_everything(0, deterministic=True)
+    assert torch.are_deterministic_algorithms_enabled()
+    assert torch.is_deterministic_algorithms_warn_only_enabled()
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "0"])
+def test_bad_seed_is_rejected(seed):
+    with pytest.raises(ValueError, match="non-negative int"):
+        seed_everything(seed)
+
+
+def test_bad_thread_count_is_rejected():
+    with pytest.raises(ValueError, match="threads must be at least 1"):
+        seed_everything(0, threads=0)
