@@ -1,0 +1,275 @@
+"""The layers of the from-scratch NumPy network (lesson 05), each with a forward and a backward pass.
+
+Layout (shared with lesson 06, which loads these weights into a PyTorch model):
+
+- a mini-batch is a 2-D array ``x`` of shape ``(N, n_in)``, one example per row;
+- :class:`Linear` holds ``W`` of shape ``(n_in, n_out)`` and ``b`` of shape ``(n_out,)`` and computes
+  ``y = x @ W + b`` (PyTorch's ``nn.Linear`` stores ``weight = W.T``, shape ``(n_out, n_in)``);
+- after ``backward`` it holds ``dW`` (shape of ``W``) and ``db`` (shape of ``b``): the gradients of the
+  loss with respect to ``W`` and ``b``, summed over the mini-batch rows (the loss's own ``1/N``
+  is already inside the gradient the loss returns);
+- ``Sequential.linears`` lists the Linear layers in order; ``params()`` and ``grads()`` list
+  ``[W1, b1, W2, b2, ...]`` and ``[dW1, db1, dW2, db2, ...]`` in the same order.
+
+Everything works in float64 by default (``dtype=np.float32`` for speed); a layer never changes the
+dtype of what it is given. The protocol of every layer::
+
+    y = layer.forward(x)          # remembers what backward needs
+    dx = layer.backward(dy)       # dy = dL/dy, shape of y; returns dL/dx, shape of x
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from dlcourse.init import INITIALISERS
+
+__all__ = ["Layer", "Linear", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Sequential", "mlp"]
+
+
+class Layer:
+    """Base class: a layer maps ``(N, d_in)`` to ``(N, d_out)`` and back-propagates gradients."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def params(self) -> list[np.ndarray]:
+        """The trainable arrays of this layer (updated in place by an optimiser)."""
+        return []
+
+    def grads(self) -> list[np.ndarray]:
+        """The gradients of :meth:`params`, in the same order, after :meth:`backward`."""
+        return []
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.forward(x)
+
+    def _saved(self, attr: str):
+        value = getattr(self, attr, None)
+        if value is None:
+            raise RuntimeError(f"{type(self).__name__}.backward was called before forward: "
+                               "run forward on a mini-batch first.")
+        return value
+
+    @staticmethod
+    def _check_grad(grad_out: np.ndarray, expected: tuple[int, ...], who: str) -> np.ndarray:
+        grad_out = np.asarray(grad_out)
+        if grad_out.shape != expected:
+            raise ValueError(f"{who}.backward got a gradient of shape {grad_out.shape}, but its "
+                             f"forward output had shape {expected}; they must be equal.")
+        return grad_out
+
+
+class Linear(Layer):
+    """Fully connected layer ``y = x @ W + b``.
+
+    Args:
+        n_in, n_out: input and output sizes.
+        init: a name from :data:`dlcourse.init.INITIALISERS` (``"he"``, ``"xavier"``, ...).
+        rng: the generator to draw ``W`` from (default: a fresh ``default_rng(0)``).
+        dtype: float64 (default) or float32. ``b`` starts at zero.
+
+    Shapes: ``forward`` takes ``(N, n_in)`` and returns ``(N, n_out)``; ``backward`` takes
+    ``(N, n_out)``, sets ``dW`` ``(n_in, n_out)`` and ``db`` ``(n_out,)``, returns ``(N, n_in)``.
+    """
+
+    def __init__(self, n_in: int, n_out: int, *, init: str = "he",
+                 rng: np.random.Generator | None = None, dtype: np.dtype = np.float64):
+        if init not in INITIALISERS:
+            raise ValueError(f"unknown init {init!r}; choose one of {sorted(INITIALISERS)}.")
+        rng = np.random.default_rng(0) if rng is None else rng
+        self.W = INITIALISERS[init](n_in, n_out, rng, dtype)
+        self.b = np.zeros(n_out, dtype=dtype)
+        self.dW = np.zeros_like(self.W)
+        self.db = np.zeros_like(self.b)
+        self._x: np.ndarray | None = None
+
+    @classmethod
+    def from_weights(cls, W: np.ndarray, b: np.ndarray) -> Linear:
+        """A Linear layer holding copies of ``W`` ``(n_in, n_out)`` and ``b`` ``(n_out,)``."""
+        W, b = np.array(W, dtype=np.result_type(W, np.float32)), np.array(b)
+        if W.ndim != 2 or b.shape != (W.shape[1],):
+            raise ValueError(f"W must be 2-D (n_in, n_out) and b of shape (n_out,); got W {W.shape} "
+                             f"and b {b.shape}. (A PyTorch weight is W.T.)")
+        layer = cls.__new__(cls)
+        layer.W, layer.b = W, b.astype(W.dtype)
+        layer.dW, layer.db = np.zeros_like(layer.W), np.zeros_like(layer.b)
+        layer._x = None
+        return layer
+
+    @property
+    def n_in(self) -> int:
+        return self.W.shape[0]
+
+    @property
+    def n_out(self) -> int:
+        return self.W.shape[1]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != self.W.shape[0]:
+            raise ValueError(f"Linear({self.n_in}, {self.n_out}) expects input of shape (N, {self.n_in}), "
+                             f"got {x.shape}." + (" Reshape one example with x.reshape(1, -1)."
+                                                  if x.ndim == 1 else ""))
+        self._x = x
+        return x @ self.W + self.b
+
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Set ``dW = x.T @ grad_out`` and ``db = grad_out.sum(0)``; return ``grad_out @ W.T``
+        (or ``None`` when ``input_grad`` is False, which saves work in the first layer)."""
+        x = self._saved("_x")
+        grad_out = self._check_grad(grad_out, (x.shape[0], self.W.shape[1]), "Linear")
+        self.dW = x.T @ grad_out
+        self.db = grad_out.sum(axis=0)
+        return grad_out @ self.W.T if input_grad else None
+
+    def params(self) -> list[np.ndarray]:
+        return [self.W, self.b]
+
+    def grads(self) -> list[np.ndarray]:
+        return [self.dW, self.db]
+
+    def __repr__(self) -> str:
+        return f"Linear({self.n_in}, {self.n_out}, dtype={self.W.dtype})"
+
+
+class _Elementwise(Layer):
+    """An activation applied elementwise; shapes in and out are equal."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class Sigmoid(_Elementwise):
+    """``a = 1 / (1 + exp(-z))``; backward multiplies by ``a (1 - a)``."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._a = 0.5 * (1.0 + np.tanh(0.5 * x))
+        return self._a
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        a = self._saved("_a")
+        grad_out = self._check_grad(grad_out, a.shape, "Sigmoid")
+        return grad_out * a * (1.0 - a)
+
+
+class Tanh(_Elementwise):
+    """``a = tanh(z)``; backward multiplies by ``1 - a**2``."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._a = np.tanh(x)
+        return self._a
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        a = self._saved("_a")
+        grad_out = self._check_grad(grad_out, a.shape, "Tanh")
+        return grad_out * (1.0 - a * a)
+
+
+class ReLU(_Elementwise):
+    """``a = max(z, 0)``; backward passes the gradient where ``z > 0`` and zeroes it elsewhere."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._a = np.maximum(x, 0, dtype=x.dtype)
+        return self._a
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        a = self._saved("_a")
+        grad_out = self._check_grad(grad_out, a.shape, "ReLU")
+        return grad_out * (a > 0)
+
+
+class LeakyReLU(_Elementwise):
+    """``a = z`` where ``z > 0``, else ``slope * z``; backward multiplies by 1 or ``slope``."""
+
+    def __init__(self, slope: float = 0.01):
+        self.slope = slope
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._positive = x > 0
+        return np.where(self._positive, x, self.slope * x).astype(x.dtype, copy=False)
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        positive = self._saved("_positive")
+        grad_out = self._check_grad(grad_out, positive.shape, "LeakyReLU")
+        return np.where(positive, grad_out, self.slope * grad_out).astype(grad_out.dtype, copy=False)
+
+    def __repr__(self) -> str:
+        return f"LeakyReLU(slope={self.slope})"
+
+
+class Sequential(Layer):
+    """Layers applied in order; backward runs them in reverse (backpropagation).
+
+    ``forward`` takes ``(N, d_0)`` and returns ``(N, d_L)``; ``backward`` takes ``dL/d(output)``
+    of shape ``(N, d_L)`` and fills every layer's gradients. The first layer's input gradient is
+    not computed (nothing needs it), so ``backward`` returns ``None`` when the first layer is
+    Linear.
+    """
+
+    def __init__(self, *layers: Layer):
+        if not layers or not all(isinstance(layer, Layer) for layer in layers):
+            raise ValueError("Sequential needs one or more Layer objects, e.g. "
+                             "Sequential(Linear(64, 32), ReLU(), Linear(32, 10)).")
+        self.layers = list(layers)
+
+    @property
+    def linears(self) -> list[Linear]:
+        """The Linear layers, in order (their ``.W``, ``.b``, ``.dW``, ``.db``)."""
+        return [layer for layer in self.layers if isinstance(layer, Linear)]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
+        layers = self.layers
+        for layer in reversed(layers[1:]):
+            grad_out = layer.backward(grad_out)
+        first = layers[0]
+        if isinstance(first, Linear):
+            return first.backward(grad_out, input_grad=False)
+        return first.backward(grad_out)
+
+    def params(self) -> list[np.ndarray]:
+        return [p for layer in self.layers for p in layer.params()]
+
+    def grads(self) -> list[np.ndarray]:
+        return [g for layer in self.layers for g in layer.grads()]
+
+    def __repr__(self) -> str:
+        return "Sequential(" + ", ".join(map(repr, self.layers)) + ")"
+
+
+_ACTIVATION_LAYERS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "leaky_relu": LeakyReLU}
+
+
+def mlp(sizes: Sequence[int], activation: str = "relu", *, init: str | None = None,
+        rng: np.random.Generator | None = None, dtype: np.dtype = np.float64) -> Sequential:
+    """A multilayer perceptron: Linear layers of the given sizes with ``activation`` between them.
+
+    ``mlp([64, 128, 10])`` is ``Sequential(Linear(64, 128), ReLU(), Linear(128, 10))``; the output
+    is left linear (logits for :func:`dlcourse.losses.softmax_cross_entropy`). ``init`` defaults to
+    He for ReLU-like activations and Xavier for tanh and sigmoid. Weights are drawn from ``rng``
+    layer by layer.
+    """
+    sizes = [int(s) for s in sizes]
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ValueError(f"sizes must list at least an input and an output size, all positive; got {sizes}.")
+    if activation not in _ACTIVATION_LAYERS:
+        raise ValueError(f"unknown activation {activation!r}; choose one of {sorted(_ACTIVATION_LAYERS)}.")
+    init = init or ("he" if "relu" in activation else "xavier")
+    rng = np.random.default_rng(0) if rng is None else rng
+    layers: list[Layer] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        layers.append(Linear(n_in, n_out, init=init, rng=rng, dtype=dtype))
+        if i < len(sizes) - 2:
+            layers.append(_ACTIVATION_LAYERS[activation]())
+    return Sequential(*layers)
