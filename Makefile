@@ -70,3 +70,15 @@ lock:
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache
+
+# Exercises and grading (docs/instructors.md).
+.PHONY: exercises grade
+# Regenerate exercises/ from their single source in solutions/ (nbgrader's preprocessors).
+exercises: $(STAMP)
+	$(BIN)/python tools/make_exercises.py
+
+# Grade a folder of submissions: make grade ASSIGNMENT=00_warmup SUBMISSIONS=path/to/folder
+grade: $(STAMP)
+	@test -n "$(ASSIGNMENT)" -a -n "$(SUBMISSIONS)" || \
+		{ echo "usage: make grade ASSIGNMENT=00_warmup SUBMISSIONS=path/to/folder [GRADE_ARGS=...]"; exit 2; }
+	$(BIN)/python tools/grade.py "$(ASSIGNMENT)" "$(SUBMISSIONS)" $(GRADE_ARGS)
