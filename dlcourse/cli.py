@@ -2,6 +2,8 @@
 
 Commands:
     doctor    print the environment report; exit status 0 when the course is ready, 1 when not.
+    fetch     download a data set that lessons read from the cache (once, at set-up time):
+              ``python -m dlcourse fetch reviews`` (``--from FILE`` installs a local copy).
 """
 
 from __future__ import annotations
@@ -16,11 +18,35 @@ def _doctor(_: argparse.Namespace) -> int:
     return 0 if print_report().ok else 1
 
 
+#: Data sets that ``fetch`` can download: name -> "module:function" taking ``source=``.
+FETCHABLE = {"reviews": "dlcourse.reviews:fetch_reviews"}
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    import importlib
+
+    from dlcourse.fetch import DataFileError, DataNotFoundError
+
+    module, function = FETCHABLE[args.dataset].split(":")
+    try:
+        path = getattr(importlib.import_module(module), function)(source=args.source)
+    except (DataNotFoundError, DataFileError) as err:
+        print(f"fetch {args.dataset}: failed: {err}")
+        return 1
+    print(f"fetch {args.dataset}: ok, verified copy at {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m dlcourse", description="dlcourse helper commands")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     doctor = commands.add_parser("doctor", help="check that this machine is ready for the course")
     doctor.set_defaults(run=_doctor)
+    fetch = commands.add_parser("fetch", help="download a data set into the cache, verified by sha256")
+    fetch.add_argument("dataset", choices=sorted(FETCHABLE), help="which data set")
+    fetch.add_argument("--from", dest="source", metavar="FILE", default=None,
+                       help="install this local copy (checked by sha256) instead of downloading")
+    fetch.set_defaults(run=_fetch)
     return parser
 
 

@@ -74,6 +74,12 @@ def _fashion_mnist() -> str | None:
     return None
 
 
+def _reviews() -> str | None:
+    from dlcourse.reviews import available as reviews_available
+
+    return reviews_available()
+
+
 DATASETS: dict[str, DatasetInfo] = {
     info.name: info
     for info in (
@@ -83,6 +89,12 @@ DATASETS: dict[str, DatasetInfo] = {
             "fashion-mnist",
             "Zalando Research, MIT license (Debian package dataset-fashion-mnist, or download)",
             _fashion_mnist,
+        ),
+        DatasetInfo(
+            "reviews",
+            "Hutto & Gilbert (2014) human-rated review sentences, MIT "
+            "(vaderSentiment 3.3.2 sdist; `python -m dlcourse fetch reviews`)",
+            _reviews,
         ),
     )
 }
