@@ -24,6 +24,8 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
+from dlcourse.activations import ACTIVATIONS
+
 # ---------------------------------------------------------------------------------------------
 # The triage quiz (lesson 01)
 # ---------------------------------------------------------------------------------------------
@@ -249,17 +251,10 @@ class TriageQuiz(_Demo):
 # The single-neuron explorer (lesson 02)
 # ---------------------------------------------------------------------------------------------
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * z))  # equal to 1 / (1 + exp(-z)), without overflow
-
-
-#: Activation functions offered by the explorer: name -> elementwise function.
+#: Activation functions offered by the explorer: name -> elementwise function (lesson 02 builds
+#: them; :mod:`dlcourse.activations` keeps them).
 NEURON_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "sigmoid": _sigmoid,
-    "tanh": np.tanh,
-    "relu": lambda z: np.maximum(z, 0.0),
-    "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z),
-}
+    name: function for name, (function, _) in ACTIVATIONS.items()}
 
 
 def neuron_points(n: int = 60, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
