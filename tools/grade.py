@@ -46,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -207,10 +208,16 @@ def restore(submission: Any, template: Any, release: Any, assignment: str
         # command for (a subprocess that may not be on PATH). An in-memory gradebook that lives
         # for one submission never migrates, so the version is irrelevant.
         nbgrader.api.get_alembic_version = lambda: "in-memory"
-        with Gradebook(url) as gb:
-            gb.add_assignment(assignment)
-        SaveCells().preprocess(copy.deepcopy(template), resources)
-        nb, _ = OverwriteCells(add_missing_cells=True).preprocess(nb, resources)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Gradebook(url) as gb:
+                gb.add_assignment(assignment)
+        with warnings.catch_warnings():  # SQLAlchemy's note on in-memory pools; harmless here
+            warnings.simplefilter("ignore")
+            SaveCells().preprocess(copy.deepcopy(template), resources)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            nb, _ = OverwriteCells(add_missing_cells=True).preprocess(nb, resources)
     finally:
         keeper.close()
 
@@ -268,10 +275,16 @@ def kernel_spec(spec_dir: Path, hide: list[Path], sandbox: bool) -> str:
     python = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
               "--HistoryManager.hist_file=:memory:"]
     if sandbox:
-        mounts = "".join(f'mount -t tmpfs -o size=4k,mode=555 none "{p}" && ' for p in hide)
-        script = (f'{mounts}exec setpriv --bounding-set=-all --inh-caps=-all --no-new-privs '
-                  f'"{sys.executable}" -m ipykernel_launcher -f "$1" '
-                  f'--HistoryManager.hist_file=:memory:')
+        # Read the connection file first: it may live under a folder the mounts cover.
+        script = 'conn=$(cat "$1") && '
+        script += "".join(f'mount -t tmpfs -o size=4k,mode=555 none "{p}" && ' for p in hide)
+        # Fresh, private temporary folders: nothing an earlier run or another user left there.
+        script += "".join(f'mount -t tmpfs -o size=256m,mode=1777 none "{t}" && '
+                          for t in ("/tmp", "/var/tmp", "/dev/shm") if Path(t).is_dir())
+        script += ('d=$(mktemp -d) && printf "%s" "$conn" > "$d/kernel.json" && cd "$d" && '
+                   f'exec setpriv --bounding-set=-all --inh-caps=-all --no-new-privs '
+                   f'"{sys.executable}" -m ipykernel_launcher -f "$d/kernel.json" '
+                   f'--HistoryManager.hist_file=:memory:')
         argv = ["setpriv", "--pdeathsig", "KILL", "unshare", "--user", "--map-root-user",
                 "--mount", "--pid", "--fork", "--kill-child", "--mount-proc",
                 "sh", "-c", script, "sh", "{connection_file}"]
@@ -549,6 +562,12 @@ def grade_submission(path: Path, source_path: Path, *, cell_timeout: int, notebo
     result["answers"] = answers
     from nbgrader.preprocessors import LimitOutput
 
+    # The saved notebook shows the test cells as the students saw them (outputs kept): the grader
+    # never writes hidden tests to a file, where a later submission's kernel might find them.
+    visible = {nbgrader_meta(c)["grade_id"]: c.source for c in release.cells if nbgrader_meta(c)}
+    for cell in nb.cells:
+        if is_autograded_test(cell):
+            cell.source = visible.get(nbgrader_meta(cell)["grade_id"], "")
     result["graded_notebook"] = nbformat.writes(LimitOutput().preprocess(nb, {})[0])
     return result
 
