@@ -88,7 +88,12 @@ class Momentum(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba, 2015), as ``torch.optim.Adam`` without weight decay."""
+    """Adam (Kingma & Ba, 2015), as ``torch.optim.Adam`` without weight decay.
+
+    The running means ``m`` and ``v`` of all parameters live in two flat vectors, so that one
+    step costs a dozen NumPy operations in all rather than a dozen per parameter array (the
+    arithmetic is the same; with small layers, Python's per-call overhead is what costs time).
+    """
 
     def __init__(self, params: Sequence[np.ndarray], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
@@ -97,18 +102,29 @@ class Adam(Optimizer):
         if not (0 <= b1 < 1 and 0 <= b2 < 1):
             raise ValueError(f"betas must lie in [0, 1), got {betas}.")
         self.b1, self.b2, self.eps = float(b1), float(b2), float(eps)
-        self.m = [np.zeros_like(p) for p in self.params]
-        self.v = [np.zeros_like(p) for p in self.params]
+        sizes = [p.size for p in self.params]
+        ends = np.cumsum(sizes)
+        self._slices = [slice(int(end - size), int(end)) for size, end in zip(sizes, ends, strict=True)]
+        dtype = np.result_type(*self.params)
+        #: running mean of the gradients, all parameters flattened and concatenated in order
+        self.m = np.zeros(int(ends[-1]), dtype=dtype)
+        #: running mean of the squared gradients, in the same layout
+        self.v = np.zeros_like(self.m)
 
     def step(self, grads: Sequence[np.ndarray]) -> None:
         grads = self._checked(grads)
         self.t += 1
         b1, b2 = self.b1, self.b2
-        step_size = self.lr / (1.0 - b1 ** self.t)
-        root_correction = np.sqrt(1.0 - b2 ** self.t)
-        for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
-            m *= b1
-            m += (1.0 - b1) * g
-            v *= b2
-            v += (1.0 - b2) * (g * g)
-            p -= step_size * m / (np.sqrt(v) / root_correction + self.eps)
+        g = np.concatenate([grad.reshape(-1) for grad in grads])
+        self.m *= b1
+        self.m += (1.0 - b1) * g
+        self.v *= b2
+        g *= g
+        self.v += (1.0 - b2) * g
+        denominator = np.sqrt(self.v)
+        denominator /= np.sqrt(1.0 - b2 ** self.t)
+        denominator += self.eps
+        update = np.divide(self.m, denominator, out=denominator)
+        update *= self.lr / (1.0 - b1 ** self.t)
+        for p, part in zip(self.params, self._slices, strict=True):
+            p -= update[part].reshape(p.shape)
