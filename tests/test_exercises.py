@@ -58,13 +58,12 @@ def test_no_solution_or_hidden_test_text_in_exercise(source):
         assert marker not in exercise_text, f"{marker!r} in exercises/{source.name}"
     # Lines that are visible anyway (outside every secret region) may appear in the exercise.
     outside = REGION.sub("", "\n".join(c.source for c in nb.cells))
-    visible = {line.strip() for line in outside.splitlines()}
     secret_regions = [m.group(2) for c in nb.cells for m in REGION.finditer(c.source)]
     assert secret_regions, f"solutions/{source.name} has no solution or hidden-test region"
     for region in secret_regions:
         for line in region.splitlines():
             line = line.strip()
-            if len(line) >= 12 and line not in visible and not line.startswith("#"):
+            if len(line) >= 12 and line not in outside and not line.startswith("#"):
                 assert line not in exercise_sources, (
                     f"exercises/{source.name} contains solution or hidden-test text: {line!r}")
     assert '"outputs": []' in exercise_text or "outputs" not in exercise_text

@@ -126,7 +126,7 @@ def test_deleted_and_edited_test_cells_run_with_their_hidden_tests(graded):
     out, _, _ = graded
     run_dir = out / (out / "LATEST").read_text().strip()
     for kind, block in (("deleted_reordered", "one_hot (hidden): all tests passed"),
-                        ("edited_tests", "standardise: standardise([2, 4, 6]): wrong")):
+                        ("edited_tests", "standardise: mean of standardise([2, 4, 6])")):
         nb = nbformat.read(run_dir / "graded" / f"{kind}.ipynb", as_version=4)
         assert block in json.dumps([c.get("outputs", []) for c in nb.cells]), kind
         # the saved notebook shows the tests as students saw them: no hidden test source
