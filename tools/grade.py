@@ -568,6 +568,9 @@ def grade_submission(path: Path, source_path: Path, *, cell_timeout: int, notebo
     for cell in nb.cells:
         if is_autograded_test(cell):
             cell.source = visible.get(nbgrader_meta(cell)["grade_id"], "")
+            for output in cell.outputs:  # tracebacks quote the lines around the failure
+                if output.get("output_type") == "error":
+                    output["traceback"] = [f"{output.get('ename')}: {output.get('evalue')}"]
     result["graded_notebook"] = nbformat.writes(LimitOutput().preprocess(nb, {})[0])
     return result
 
