@@ -3,13 +3,17 @@
 Call :func:`use_course_style` once at the top of a notebook. The palette is Okabe & Ito's
 (2008) eight colours, distinguishable with the common forms of colour blindness.
 Every figure should also carry a title, axis labels with units, and a one-line text summary
-printed next to it (:func:`summary_line`), so a screen reader or a text log gets the point.
+printed next to it (:func:`summary_line`), so a screen reader or a text log gets the point;
+:func:`figure_problems` (or :func:`check_figure`) says what a figure still lacks.
 """
 
 from __future__ import annotations
 
+import re
+
 import matplotlib as mpl
 from cycler import cycler
+from matplotlib.figure import Figure
 
 #: Okabe-Ito colour-blind-safe palette (black first is omitted: it is kept for text and axes).
 OKABE_ITO = (
@@ -41,6 +45,10 @@ COURSE_STYLE: dict[str, object] = {
 }
 
 
+#: An axis label ends with its unit in parentheses or brackets: "time (s)", "loss (unitless)".
+_UNIT = re.compile(r"[(\[][^()\[\]]+[)\]]\s*$")
+
+
 def use_course_style() -> None:
     """Apply the course's matplotlib style (palette, grid, sizes) to all later figures."""
     mpl.rcParams.update(COURSE_STYLE)
@@ -55,3 +63,56 @@ def summary_line(title: str, **values: float | int | str) -> str:
     parts = ", ".join(f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}"
                       for key, value in values.items())
     return f"Figure: {title}" + (f" -- {parts}" if parts else "")
+
+
+def figure_problems(fig: Figure) -> list[str]:
+    """Return what keeps ``fig`` from being understood without seeing it well (empty when fine).
+
+    The course's rules, checked on the figure object (not on pixels):
+
+    - the figure has a title: its ``suptitle``, or a title on every axes that shows data;
+    - every axes that shows data on visible axes (not image grids with ``axis("off")``) has an
+      x label and a y label, each ending with its unit in parentheses, e.g. ``"time (s)"``,
+      ``"loss (unitless)"``, ``"epoch (count)"``;
+    - every colour bar has a label (what the colours mean, with its unit).
+
+    Args:
+        fig: a matplotlib ``Figure`` (from ``plt.subplots()`` or ``matplotlib.figure.Figure``).
+
+    Returns:
+        One sentence per problem, naming the axes by its position (``axes 1`` is the first).
+    """
+    if not isinstance(fig, Figure):
+        raise TypeError(f"figure_problems() takes a matplotlib Figure, got {type(fig).__name__}; "
+                        "pass the `fig` of `fig, ax = plt.subplots()`")
+    problems = []
+    has_suptitle = bool(fig.get_suptitle().strip())
+    for number, ax in enumerate(fig.axes, start=1):
+        name = f"axes {number}"
+        if getattr(ax, "_colorbar", None) is not None:
+            if not (ax.get_ylabel().strip() or ax.get_xlabel().strip()):
+                problems.append(f"{name} is a colour bar without a label: "
+                                "fig.colorbar(..., label='what the colours mean (unit)')")
+            continue
+        if not ax.has_data():
+            continue
+        title = any(ax.get_title(loc=loc).strip() for loc in ("center", "left", "right"))
+        if not (title or has_suptitle):
+            problems.append(f"{name} has no title (and the figure has no suptitle): ax.set_title(...)")
+        if not ax.axison:
+            continue  # an image shown without axes: the title carries it
+        for axis, label in (("x", ax.get_xlabel()), ("y", ax.get_ylabel())):
+            if not label.strip():
+                problems.append(f"{name} has no {axis} label: ax.set_{axis}label('quantity (unit)')")
+            elif not _UNIT.search(label):
+                problems.append(f"{name}'s {axis} label {label!r} gives no unit: end it with one in "
+                                "parentheses, e.g. '(s)', '(count)' or '(unitless)'")
+    return problems
+
+
+def check_figure(fig: Figure) -> Figure:
+    """Raise ``ValueError`` listing :func:`figure_problems` when there are any; return ``fig``."""
+    problems = figure_problems(fig)
+    if problems:
+        raise ValueError("this figure is not accessible yet:\n- " + "\n- ".join(problems))
+    return fig

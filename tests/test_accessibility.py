@@ -1,0 +1,143 @@
+"""Accessible output: a screen-reader user, a colour-blind learner and a text-only CI log get the point.
+
+- The course style's colours are the Okabe-Ito palette (checked against the published hex values,
+  typed in here) and its colour map is perceptually uniform.
+- Every committed notebook cell that shows a picture (an ``image/png`` output) also prints a
+  one-line text summary, ``Figure: ...`` (the format of ``dlcourse.plotting.summary_line``).
+- ``dlcourse.plotting.figure_problems`` finds figures without a title, axis labels or units, and
+  every figure that dlcourse itself draws (the interactive demos' pictures) passes it.
+
+What this does not check: the titles and labels of figures drawn inside the notebooks' own cells
+(only the PNG is committed; re-running every notebook here would double the notebook tests).
+Lessons can call ``check_figure(fig)`` on a figure; the summary line is checked everywhere.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import matplotlib
+import nbformat
+import pytest
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from dlcourse.plotting import COURSE_STYLE, check_figure, figure_problems, use_course_style  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import notebook_meta  # noqa: E402
+
+#: Okabe & Ito (2008), "Color Universal Design": the eight colours, as published (sRGB hex).
+OKABE_ITO_PUBLISHED = {"#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00",
+                       "#CC79A7"}
+#: matplotlib's perceptually uniform colour maps, readable with colour-vision deficiencies.
+UNIFORM_CMAPS = {"viridis", "cividis", "magma", "inferno", "plasma"}
+NOTEBOOKS = notebook_meta.course_notebooks(*notebook_meta.WITH_OUTPUTS)
+
+
+def test_course_style_cycles_through_the_okabe_ito_palette():
+    colors = [c.upper() for c in COURSE_STYLE["axes.prop_cycle"].by_key()["color"]]
+    assert set(colors) <= OKABE_ITO_PUBLISHED, f"not Okabe-Ito: {set(colors) - OKABE_ITO_PUBLISHED}"
+    assert len(set(colors)) == len(colors) >= 7, "use (nearly) all of the palette, each colour once"
+    assert COURSE_STYLE["image.cmap"] in UNIFORM_CMAPS
+    use_course_style()
+    fig, ax = plt.subplots()
+    drawn = [ax.plot([0, 1], [0, k])[0].get_color().upper() for k in range(len(colors))]
+    plt.close(fig)
+    assert drawn == colors, "use_course_style() did not apply the palette"
+
+
+def _summary_failures(path: Path) -> list[str]:
+    nb = nbformat.read(path, as_version=4)
+    failures = []
+    for index, cell in enumerate(nb.cells):
+        outputs = cell.get("outputs", [])
+        if not any("image/png" in out.get("data", {}) for out in outputs):
+            continue
+        text = "\n".join(out.get("text", "") + "\n" + out.get("data", {}).get("text/plain", "")
+                         for out in outputs)
+        if not any(line.lstrip().startswith("Figure: ") for line in text.splitlines()):
+            first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+            failures.append(f"cell {index} ({first[:60]!r}) shows a picture without a "
+                            "'Figure: ...' line: print(summary_line(...)) after it")
+    return failures
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_picture_in_a_notebook_has_a_text_summary(path):
+    failures = _summary_failures(path)
+    assert not failures, f"{path.relative_to(ROOT)}:\n" + "\n".join(failures)
+
+
+def _good_figure() -> Figure:
+    fig = Figure()
+    ax = fig.subplots()
+    ax.plot([0, 1, 2], [3.0, 1.0, 0.5])
+    ax.set(title="Training loss", xlabel="epoch (count)", ylabel="loss (unitless)")
+    return fig
+
+
+def test_a_labelled_figure_passes():
+    fig = _good_figure()
+    assert figure_problems(fig) == []
+    assert check_figure(fig) is fig
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    ({"title": ""}, "axes 1 has no title"),
+    ({"xlabel": ""}, "axes 1 has no x label"),
+    ({"ylabel": "loss"}, "axes 1's y label 'loss' gives no unit"),
+    ({"xlabel": "time (s) of day"}, "axes 1's x label 'time (s) of day' gives no unit"),
+])
+def test_a_missing_title_label_or_unit_is_named(change, expected):
+    fig = _good_figure()
+    fig.axes[0].set(**change)
+    problems = figure_problems(fig)
+    assert len(problems) == 1 and problems[0].startswith(expected), problems
+    with pytest.raises(ValueError, match="not accessible yet"):
+        check_figure(fig)
+
+
+def test_suptitle_image_grids_and_colour_bars():
+    fig = Figure()
+    axes = fig.subplots(1, 3)
+    for ax in axes[:2]:
+        ax.imshow(np.eye(3))
+        ax.axis("off")  # image panels need no axis labels
+    mesh = axes[2].pcolormesh(np.eye(3))
+    axes[2].set(xlabel="column (index)", ylabel="row (index)")
+    colorbar = fig.colorbar(mesh, ax=axes[2])
+    problems = figure_problems(fig)
+    assert problems[:3] == [f"axes {i} has no title (and the figure has no suptitle): ax.set_title(...)"
+                            for i in (1, 2, 3)]
+    assert len(problems) == 4 and problems[3].startswith("axes 4 is a colour bar without a label")
+    fig.suptitle("Identity matrices")
+    colorbar.set_label("value (unitless)")
+    assert figure_problems(fig) == []
+
+
+def test_figure_problems_rejects_what_is_not_a_figure():
+    with pytest.raises(TypeError, match="takes a matplotlib Figure"):
+        figure_problems(plt.subplots()[1])
+    plt.close("all")
+
+
+def test_figures_drawn_by_dlcourse_are_accessible():
+    from dlcourse.widgets import NEURON_ACTIVATIONS, SURFACES, LearningRateExplorer, NeuronExplorer
+
+    problems = {}
+    for activation in NEURON_ACTIVATIONS:
+        for w1, w2 in ((1.0, 1.0), (0.0, 0.0)):
+            name = f"NeuronExplorer(w1={w1}, w2={w2}, activation={activation!r})"
+            problems[name] = figure_problems(NeuronExplorer(w1=w1, w2=w2, activation=activation).figure())
+    for surface in SURFACES:
+        for lr in (0.1, 1.2):
+            name = f"LearningRateExplorer({surface!r}, lr={lr})"
+            problems[name] = figure_problems(LearningRateExplorer(surface=surface, lr=lr).figure())
+    failing = {name: found for name, found in problems.items() if found}
+    assert not failing, "\n".join(f"{name}: {found}" for name, found in failing.items())
