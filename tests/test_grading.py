@@ -1,7 +1,7 @@
 """The instructor's grader (tools/grade.py) on one submission of every kind, correct to hostile.
 
 One grading run over a folder built by tests/grading/hostile.py (from the real exercise
-00_warmup) is shared by the tests below; it takes about a minute on two cores.
+00_warmup), checked by the check_* helpers; it takes about a minute on two cores.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import nbformat
-import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
@@ -32,8 +31,7 @@ def read_csv(path: Path) -> dict[str, dict[str, str]]:
         return {row["student"]: row for row in csv.DictReader(f)}
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def run_grader(tmp_path_factory):
     """Grade one submission of each kind; return (output folder, gradebook rows, run output)."""
     base = tmp_path_factory.mktemp("grading")
     submissions = base / "submissions"
@@ -52,7 +50,7 @@ def autograded_total(row: dict[str, str]) -> float:
     return sum(float(row[q]) for q in ("test-standardise", "test-one-hot") if row[q])
 
 
-def test_gradebook_is_complete(graded):
+def check_gradebook_is_complete(graded):
     out, rows, _ = graded
     assert set(rows) == set(hostile.EXPECTED)
     header = list(next(iter(rows.values())))
@@ -69,19 +67,18 @@ def test_gradebook_is_complete(graded):
         assert feedback.exists(), student
 
 
-@pytest.mark.parametrize("kind", sorted(hostile.EXPECTED))
-def test_each_submission_scores_what_it_earned(graded, kind):
+def check_each_submission_scores_what_it_earned(graded, kind):
     _, rows, stdout = graded
     points, status, reason = hostile.EXPECTED[kind]
     row = rows[kind]
     if kind == "disk_search" and "WITHOUT the sandbox" in row["reason"]:
-        pytest.skip("no sandbox on this machine: hidden tests are readable by submissions")
+        return  # no sandbox on this machine: hidden tests are readable by submissions
     assert autograded_total(row) == points, (kind, row)
     assert row["status"] == status, (kind, row)
     assert reason.lower() in row["reason"].lower(), (kind, row["reason"])
 
 
-def test_correct_submission_full_marks_and_manual_answer_left_for_a_person(graded):
+def check_correct_submission_full_marks_and_manual_answer_left_for_a_person(graded):
     _, rows, _ = graded
     row = rows["correct"]
     assert row["test-standardise"] == "2" and row["test-one-hot"] == "2"
@@ -89,7 +86,7 @@ def test_correct_submission_full_marks_and_manual_answer_left_for_a_person(grade
     assert rows["untouched"]["explain-constant-input"] == "0"  # a blank answer scores 0
 
 
-def test_feedback_is_specific_and_hides_hidden_test_source(graded):
+def check_feedback_is_specific_and_hides_hidden_test_source(graded):
     out, _, _ = graded
     run_dir = out / (out / "LATEST").read_text().strip()
     partial = (run_dir / "feedback" / "partial.md").read_text()
@@ -111,7 +108,7 @@ def test_feedback_is_specific_and_hides_hidden_test_source(graded):
     assert "divide 0 by 0" in written
 
 
-def test_monkeypatched_checks_and_forged_records_do_not_pass(graded):
+def check_monkeypatched_checks_and_forged_records_do_not_pass(graded):
     out, rows, _ = graded
     run_dir = out / (out / "LATEST").read_text().strip()
     nb = nbformat.read(run_dir / "graded" / "monkeypatched.ipynb", as_version=4)
@@ -122,7 +119,7 @@ def test_monkeypatched_checks_and_forged_records_do_not_pass(graded):
     assert "touches dlcourse.checks" in rows["monkeypatched"]["reason"]
 
 
-def test_deleted_and_edited_test_cells_run_with_their_hidden_tests(graded):
+def check_deleted_and_edited_test_cells_run_with_their_hidden_tests(graded):
     out, _, _ = graded
     run_dir = out / (out / "LATEST").read_text().strip()
     for kind, block in (("deleted_reordered", "one_hot (hidden): all tests passed"),
@@ -132,6 +129,23 @@ def test_deleted_and_edited_test_cells_run_with_their_hidden_tests(graded):
         # the saved notebook shows the tests as students saw them: no hidden test source
         assert "### BEGIN HIDDEN" not in json.dumps(nb)
         assert 'checking("one_hot (hidden)")' not in json.dumps(nb)
+
+
+def test_one_grading_run_over_every_kind_of_submission(tmp_path_factory):
+    """One run (about a minute on two cores), so it is also run once under pytest-xdist."""
+    graded = run_grader(tmp_path_factory)
+    check_gradebook_is_complete(graded)
+    failures = []
+    for kind in sorted(hostile.EXPECTED):
+        try:
+            check_each_submission_scores_what_it_earned(graded, kind)
+        except AssertionError as error:
+            failures.append(f"{kind}: {error}")
+    assert not failures, "\n".join(failures)
+    check_correct_submission_full_marks_and_manual_answer_left_for_a_person(graded)
+    check_feedback_is_specific_and_hides_hidden_test_source(graded)
+    check_monkeypatched_checks_and_forged_records_do_not_pass(graded)
+    check_deleted_and_edited_test_cells_run_with_their_hidden_tests(graded)
 
 
 def test_disk_search_would_find_hidden_tests_without_the_sandbox(tmp_path):
