@@ -47,6 +47,8 @@ COURSE_STYLE: dict[str, object] = {
 
 #: An axis label ends with its unit in parentheses or brackets: "time (s)", "loss (unitless)".
 _UNIT = re.compile(r"[(\[][^()\[\]]+[)\]]\s*$")
+#: Counters need no unit: "epoch", "training step", "time steps".
+_COUNTER = re.compile(r"^(training |time |optimizer )?(epoch|step|iteration|batch|update)s?$", re.I)
 
 
 def use_course_style() -> None:
@@ -73,7 +75,7 @@ def figure_problems(fig: Figure) -> list[str]:
     - the figure has a title: its ``suptitle``, or a title on every axes that shows data;
     - every axes that shows data on visible axes (not image grids with ``axis("off")``) has an
       x label and a y label, each ending with its unit in parentheses, e.g. ``"time (s)"``,
-      ``"loss (unitless)"``, ``"epoch (count)"``;
+      ``"loss (unitless)"``; a counter (``"epoch"``, ``"step"``, ``"iteration"``) needs none;
     - every colour bar has a label (what the colours mean, with its unit).
 
     Args:
@@ -104,9 +106,9 @@ def figure_problems(fig: Figure) -> list[str]:
         for axis, label in (("x", ax.get_xlabel()), ("y", ax.get_ylabel())):
             if not label.strip():
                 problems.append(f"{name} has no {axis} label: ax.set_{axis}label('quantity (unit)')")
-            elif not _UNIT.search(label):
+            elif not (_UNIT.search(label) or _COUNTER.match(label.strip())):
                 problems.append(f"{name}'s {axis} label {label!r} gives no unit: end it with one in "
-                                "parentheses, e.g. '(s)', '(count)' or '(unitless)'")
+                                "parentheses, e.g. '(s)', '(nats)' or '(unitless)'")
     return problems
 
 
