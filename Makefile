@@ -23,6 +23,8 @@ help:
 	@echo "make test      set up (first time) and run every test"
 	@echo "make outputs   re-execute lessons and solutions, refresh committed outputs and the course map"
 	@echo "make sync      regenerate badges, setup cells and README's course map"
+	@echo "make exercises regenerate exercises/ from solutions/"
+	@echo "make grade     grade submissions: make grade ASSIGNMENT=00_warmup SUBMISSIONS=folder"
 	@echo "make lock      re-pin constraints.txt from a fresh environment"
 
 $(STAMP): pyproject.toml constraints.txt
