@@ -207,9 +207,9 @@ class Sequential(Layer):
     """Layers applied in order; backward runs them in reverse (backpropagation).
 
     ``forward`` takes ``(N, d_0)`` and returns ``(N, d_L)``; ``backward`` takes ``dL/d(output)``
-    of shape ``(N, d_L)`` and fills every layer's gradients. The first layer's input gradient is
-    not computed (nothing needs it), so ``backward`` returns ``None`` when the first layer is
-    Linear.
+    of shape ``(N, d_L)`` and fills every layer's gradients. By default the gradient with respect
+    to the input is not computed (training does not need it) and ``backward`` returns ``None``
+    when the first layer is Linear; ``backward(grad, input_grad=True)`` returns it, shape ``(N, d_0)``.
     """
 
     def __init__(self, *layers: Layer):
@@ -229,13 +229,13 @@ class Sequential(Layer):
             x = layer.forward(x)
         return x
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = False) -> np.ndarray | None:
         layers = self.layers
         for layer in reversed(layers[1:]):
             grad_out = layer.backward(grad_out)
         first = layers[0]
         if isinstance(first, Linear):
-            return first.backward(grad_out, input_grad=False)
+            return first.backward(grad_out, input_grad=input_grad)
         return first.backward(grad_out)
 
     def params(self) -> list[np.ndarray]:

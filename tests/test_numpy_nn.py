@@ -218,10 +218,13 @@ def test_mlp_equals_torch_model_with_the_same_weights(rng):
             theirs.bias.copy_(torch.tensor(ours.b))
     x, labels = rng.normal(size=(9, 5)), rng.integers(0, 4, size=9)
     loss, grad = softmax_cross_entropy(model.forward(x), labels)
-    model.backward(grad)
-    ref = F.cross_entropy(torch_model(torch.tensor(x)), torch.tensor(labels))
+    dx = model.backward(grad, input_grad=True)
+    xt = t64(x)
+    ref = F.cross_entropy(torch_model(xt), torch.tensor(labels))
     ref.backward()
     assert loss == pytest.approx(ref.item(), rel=1e-12)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-10, atol=1e-14)
+    assert model.backward(grad) is None  # by default the input gradient is skipped
     torch_linears = [m for m in torch_model if isinstance(m, torch.nn.Linear)]
     for ours, theirs in zip(model.linears, torch_linears, strict=True):
         np.testing.assert_allclose(ours.dW, theirs.weight.grad.numpy().T, rtol=1e-10, atol=1e-14)
