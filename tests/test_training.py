@@ -15,12 +15,14 @@ from dlcourse.training import (
     ArrayDataset,
     EarlyStopping,
     History,
+    LivePlot,
     StopTraining,
     TensorBatches,
     evaluate,
     fit,
     images_to_tensor,
     load_checkpoint,
+    plot_history,
     save_checkpoint,
 )
 
@@ -210,3 +212,17 @@ def test_input_validation():
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     with pytest.raises(ValueError, match="scheduler_step"):
         fit(model, opt, [], epochs=1, scheduler_step="never")
+
+
+def test_plot_history_draws_both_curves():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    history = History([{"epoch": 1, "train_loss": 1.0, "train_acc": 0.5, "val_loss": 1.2, "val_acc": 0.4},
+                       {"epoch": 2, "train_loss": 0.5, "train_acc": 0.8, "val_loss": 0.9, "val_acc": 0.6}])
+    fig = plot_history(history)
+    loss_ax, acc_ax = fig.axes
+    assert [line.get_label() for line in loss_ax.lines] == ["training", "validation"]
+    np.testing.assert_array_equal(acc_ax.lines[1].get_ydata(), [0.4, 0.6])
+    assert "loss" in loss_ax.get_ylabel() and acc_ax.get_xlabel() == "epoch"
+    LivePlot()(history, nn.Linear(1, 1))  # outside Jupyter: does nothing, raises nothing
