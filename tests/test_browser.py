@@ -206,10 +206,15 @@ def browser_context(tmp_path: Path, lab: Lab):
             context.close()
 
 
+#: Uncaught JavaScript errors of the pages (a widget that fails to render shows up here).
+PAGE_ERRORS: list[str] = []
+
+
 def _open_notebook(context, lab: Lab, notebook: str, workspace: str):
     """Open ``notebook`` in a fresh workspace and return the page and the notebook's panel."""
     page = context.new_page()
     page.set_default_timeout(30_000)
+    page.on("pageerror", lambda error: PAGE_ERRORS.append(f"{notebook}: {error}"))
     page.goto(lab.url(f"tree/{notebook}", workspace=workspace))
     panel = page.locator(".jp-NotebookPanel").first
     panel.locator(".jp-Notebook .jp-Cell").first.wait_for()
@@ -243,6 +248,7 @@ def _errors_shown(panel) -> list[str]:
 
 def test_jupyterlab_runs_the_setup_notebook_and_a_widget_responds(lab: Lab, browser_context):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    PAGE_ERRORS.clear()
     widget_lesson = ROOT / WIDGET_LESSON
     assert widget_lesson.exists(), f"the widget lesson {WIDGET_LESSON} is missing"
     opened = [ROOT / SETUP_NOTEBOOK, widget_lesson]
@@ -306,3 +312,4 @@ def test_jupyterlab_runs_the_setup_notebook_and_a_widget_responds(lab: Lab, brow
     page.close()
 
     assert _digest(opened) == committed, "the browser session changed a notebook it opened"
+    assert not PAGE_ERRORS, "JavaScript errors in JupyterLab:\n" + "\n".join(PAGE_ERRORS)
