@@ -1,14 +1,15 @@
 """Human-rated review sentences (Hutto & Gilbert, 2014): Amazon product reviews and movie reviews.
 
 The VADER paper (C.J. Hutto and E. Gilbert, *VADER: A Parsimonious Rule-based Model for Sentiment
-Analysis of Social Media Text*, ICWSM 2014) had every sentence of two review corpora rated by 20
-people on a scale from -4 (extremely negative) to +4 (extremely positive); the "ground truth" is
+Analysis of Social Media Text*, ICWSM 2014) had every sentence of two review corpora rated by at
+least 20 people on a scale from -4 (extremely negative) to +4 (extremely positive); the "ground truth" is
 the mean rating. The files ship, MIT-licensed, inside the source distribution of the
 ``vaderSentiment`` 3.3.2 package on PyPI (``additional_resources/hutto_ICWSM_2014.tar.gz``):
 
-- ``amazonReviewSnippets_GroundTruth.txt``: 3,708 sentences from Amazon product reviews;
-- ``movieReviewSnippets_GroundTruth.txt``: 10,605 sentences from movie reviews
-  (the rotten-tomatoes snippets of Pang & Lee, 2005).
+- ``amazonReviewSnippets_GroundTruth.txt``: 3,708 sentences from 309 Amazon customer reviews of
+  5 products (the reviews of Hu & Liu, 2004);
+- ``movieReviewSnippets_GroundTruth.txt``: 10,605 sentences from rottentomatoes.com movie
+  reviews (derived from the 2,000 reviews of Pang & Lee, 2004).
 
 Lessons never download: fetch the archive once, at set-up time, with ::
 
