@@ -338,5 +338,6 @@ def plot_ring_snapshots(run: GanRun, centres: np.ndarray, std: float, axes: Sequ
         ax.scatter(x[:, 0], x[:, 1], s=3, alpha=0.5, color="#0072B2", label="generated")
         ax.scatter(centres[:, 0], centres[:, 1], marker="x", s=30, color="#000000", label="mode centre")
         ax.set(xlim=(-limit, limit), ylim=(-limit, limit), aspect="equal",
-               title=f"{title}step {t}\n{cov.covered}/{cov.n_modes} modes", xlabel="x₁", ylabel="x₂")
+               title=f"{title}step {t}\n{cov.covered}/{cov.n_modes} modes",
+               xlabel="x₁ (unitless)", ylabel="x₂ (unitless)")
     return result
