@@ -199,10 +199,11 @@ def main(argv: list[str] | None = None) -> int:
             device = torch.device("cuda" if setting.startswith("cuda") else "cpu")
             limit = CPU_IMAGES[name] if device.type == "cpu" and args.size == "full" else None
             result = run(name, device, setting == "cuda-amp", data, args.max_seconds, args.epochs, limit)
+            reached = (f"{result.time_to_target_s:.1f} s" if result.time_to_target_s is not None
+                       else "not reached")
             print(f"{result.model:4} {result.setting:9} {result.images_per_s:10,.0f} images/s  "
-                  f"final acc {result.final_acc:.4f}  time to {result.target:.2f}: "
-                  f"{result.time_to_target_s if result.time_to_target_s is not None else 'not reached'}"
-                  f"  {result.note}", flush=True)
+                  f"final acc {result.final_acc:.4f}  time to {result.target:.2f}: {reached}  "
+                  f"{result.note}", flush=True)
             results.append(result)
     report = "\n".join([
         "# Benchmark: training the course's Fashion-MNIST models",
