@@ -39,6 +39,7 @@ from typing import Literal
 import numpy as np
 
 from dlcourse.datasets import FASHION_MNIST_FILES, fashion_mnist_search_path
+from dlcourse.fetch import DataFileError, DataNotFoundError, sha256_of
 from dlcourse.paths import cache_dir, data_dir
 
 #: The class names, indexed by label (0-9), as published by Zalando Research.
@@ -95,14 +96,6 @@ _HOW_TO_GET = (
 )
 
 
-class DataFileError(ValueError):
-    """A data file exists but is not what it should be (corrupt, truncated, wrong format or content)."""
-
-
-class DataNotFoundError(FileNotFoundError):
-    """The data is not on this machine and could not be downloaded."""
-
-
 @dataclass(frozen=True)
 class FashionMNIST:
     """One split of Fashion-MNIST.
@@ -123,15 +116,6 @@ class FashionMNIST:
 
     def __len__(self) -> int:
         return len(self.labels)
-
-
-def sha256_of(path: Path | str) -> str:
-    """Return the hex sha256 of a file's bytes, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _read_bytes(path: Path) -> bytes:
