@@ -277,10 +277,24 @@ def kernel_spec(spec_dir: Path, hide: list[Path], sandbox: bool) -> str:
     if sandbox:
         # Read the connection file first: it may live under a folder the mounts cover.
         script = 'conn=$(cat "$1") && '
-        script += "".join(f'mount -t tmpfs -o size=4k,mode=555 none "{p}" && ' for p in hide)
+        temps = [Path(t) for t in ("/tmp", "/var/tmp", "/dev/shm") if Path(t).is_dir()]
+        # The course and its Python must stay visible even when they live under a temporary
+        # folder (a CI checkout in /tmp): park them on a bind mount, then put them back.
+        keep = sorted({p.resolve() for p in (ROOT, Path(sys.prefix), Path(sys.base_prefix))
+                       if any(p.resolve().is_relative_to(t.resolve()) for t in temps)})
+        keep = [k for k in keep if not any(q != k and k.is_relative_to(q) for q in keep)]
+        if keep:
+            script += "mount -t tmpfs -o size=4k none /mnt && "
+            script += "".join(f'mkdir /mnt/keep{i} && mount --bind "{k}" /mnt/keep{i} && '
+                              for i, k in enumerate(keep))
         # Fresh, private temporary folders: nothing an earlier run or another user left there.
-        script += "".join(f'mount -t tmpfs -o size=256m,mode=1777 none "{t}" && '
-                          for t in ("/tmp", "/var/tmp", "/dev/shm") if Path(t).is_dir())
+        script += "".join(f'mount -t tmpfs -o size=256m,mode=1777 none "{t}" && ' for t in temps)
+        script += "".join(f'mkdir -p "{k}" && mount --bind /mnt/keep{i} "{k}" && '
+                          for i, k in enumerate(keep))
+        # Hide the sources, submissions and results; those under a private temporary folder
+        # (and not put back above) are gone already.
+        script += "".join(f'if [ -e "{p}" ]; then mount -t tmpfs -o size=4k,mode=555 none "{p}" '
+                          '|| exit 1; fi && ' for p in hide)
         script += ('d=$(mktemp -d) && printf "%s" "$conn" > "$d/kernel.json" && cd "$d" && '
                    f'exec setpriv --bounding-set=-all --inh-caps=-all --no-new-privs '
                    f'"{sys.executable}" -m ipykernel_launcher -f "$d/kernel.json" '
