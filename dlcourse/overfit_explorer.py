@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from html import escape
 
 import ipywidgets as widgets
 import numpy as np
@@ -24,7 +25,7 @@ from torch import nn
 
 from dlcourse.fashion_mnist import load_fashion_mnist
 from dlcourse.training import Batch, EarlyStopping, History, TensorBatches, evaluate, fit
-from dlcourse.widgets import _Demo, _escape
+from dlcourse.widgets import InteractiveDemo
 
 __all__ = ["OverfitData", "load_overfit_data", "make_mlp", "l2_param_groups", "AugmentedBatches",
            "train_mlp", "SweepResult", "sweep", "OverfitExplorer"]
@@ -172,7 +173,7 @@ def sweep(data: OverfitData, widths: Sequence[int], lams: Sequence[float], n_tra
     return results
 
 
-class OverfitExplorer(_Demo):
+class OverfitExplorer(InteractiveDemo):
     """Two sliders (hidden width, L2 strength) over a precomputed :func:`sweep` grid.
 
     The callback only looks the pair up, so it is instant. Attributes: ``width`` and ``lam``
@@ -209,8 +210,8 @@ class OverfitExplorer(_Demo):
         """Look up the current slider values and rewrite the status (the sliders' callback)."""
         self.result = self.lookup(self.width.value, self.lam.value)
         best = max(self.results, key=lambda k: self.results[k].val_acc)
-        self.status.value = _escape(self._line(self.width.value, self.lam.value)) + \
-            "<br>" + _escape(f"best in the grid: width {best[0]}, λ {best[1]:g} "
+        self.status.value = escape(self._line(self.width.value, self.lam.value)) + \
+            "<br>" + escape(f"best in the grid: width {best[0]}, λ {best[1]:g} "
                              f"(validation accuracy {self.results[best].val_acc:.3f})")
         return self.result
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 
 import ipywidgets as widgets
@@ -176,12 +177,12 @@ _STATUS_STYLE = {"unanswered": ("#555555", ""), "correct": ("#009E73", "✔ "),
                  "incorrect": ("#D55E00", "✘ ")}
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+class InteractiveDemo:
+    """Base of the course's demos: the live widget in Jupyter, a deterministic text everywhere else.
 
-
-class _Demo:
-    """Shared display logic: the live widget in Jupyter, a deterministic text everywhere else."""
+    A subclass sets ``self.widget`` and implements ``describe()``; other modules' demos (such as
+    lesson 08's :class:`dlcourse.overfit_explorer.OverfitExplorer`) build on it too.
+    """
 
     widget: widgets.Widget
 
@@ -197,7 +198,7 @@ class _Demo:
         return self.describe()
 
 
-class TriageQuiz(_Demo):
+class TriageQuiz(InteractiveDemo):
     """The lesson-01 quiz: one radio-button question per problem statement, with instant feedback.
 
     Attributes:
@@ -217,7 +218,7 @@ class TriageQuiz(_Demo):
         boxes = []
         for i, (q, control) in enumerate(zip(questions, self.controls, strict=True)):
             control.observe(lambda change, i=i: self.update(i), names="value")
-            title = widgets.HTML(f"<b>{i + 1}. {_escape(q.statement)}</b>")
+            title = widgets.HTML(f"<b>{i + 1}. {escape(q.statement)}</b>")
             boxes.append(widgets.VBox([title, control, self.feedback[i]]))
             self.update(i)
         self.widget = widgets.VBox([*boxes, self.score])
@@ -227,7 +228,7 @@ class TriageQuiz(_Demo):
         result = triage_feedback(question, self.controls[question].value)
         self.results[question] = result
         color, mark = _STATUS_STYLE[result.status]
-        self.feedback[question].value = f'<span style="color:{color}">{mark}{_escape(result.text)}</span>'
+        self.feedback[question].value = f'<span style="color:{color}">{mark}{escape(result.text)}</span>'
         self.score.value = f"<b>Score: {self.n_correct} of {len(self.questions)} correct.</b>"
         return result
 
@@ -288,7 +289,7 @@ class NeuronState:
     accuracy: float
 
 
-class NeuronExplorer(_Demo):
+class NeuronExplorer(InteractiveDemo):
     """Sliders for one neuron's ``w1``, ``w2``, ``b`` and activation; draws its output and boundary.
 
     The neuron computes ``a = f(w1 * x1 + w2 * x2 + b)``. Its decision boundary is the line where
@@ -337,7 +338,7 @@ class NeuronExplorer(_Demo):
         self.state = self.compute_state()
         fig = self.figure()
         self.image.value = _png(fig)
-        self.status.value = _escape(self._status_text())
+        self.status.value = escape(self._status_text())
         self.renders += 1
         return self.state
 
@@ -466,7 +467,7 @@ class DescentState:
         return float(self.losses[-1])
 
 
-class LearningRateExplorer(_Demo):
+class LearningRateExplorer(InteractiveDemo):
     """Gradient descent on a chosen surface, with a slider for the learning rate and the steps.
 
     Attributes:
@@ -507,7 +508,7 @@ class LearningRateExplorer(_Demo):
         """Rerun gradient descent and redraw (the callback of every control)."""
         self.state = self.compute_state()
         self.image.value = _png(self.figure())
-        self.status.value = _escape(self._status_text())
+        self.status.value = escape(self._status_text())
         self.renders += 1
         return self.state
 
