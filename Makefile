@@ -40,6 +40,7 @@ setup: $(STAMP)
 # (see data/README.md). Everything else the course needs ships with the repository or a package.
 data: $(STAMP)
 	$(BIN)/python -m dlcourse fetch reviews
+	$(BIN)/python -m dlcourse fetch compas
 
 lab: $(STAMP)
 	-@$(BIN)/python -m dlcourse fetch reviews || echo "(lesson 10's review data is not cached yet; the lesson says how to get it)"

@@ -19,7 +19,7 @@ def _doctor(_: argparse.Namespace) -> int:
 
 
 #: Data sets that ``fetch`` can download: name -> "module:function" taking ``source=``.
-FETCHABLE = {"reviews": "dlcourse.reviews:fetch_reviews"}
+FETCHABLE = {"reviews": "dlcourse.reviews:fetch_reviews", "compas": "dlcourse.compas:fetch_compas"}
 
 
 def _fetch(args: argparse.Namespace) -> int:

