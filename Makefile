@@ -44,6 +44,7 @@ data: $(STAMP)
 
 lab: $(STAMP)
 	-@$(BIN)/python -m dlcourse fetch reviews || echo "(lesson 10's review data is not cached yet; the lesson says how to get it)"
+	-@$(BIN)/python -m dlcourse fetch compas || echo "(lesson 12's COMPAS data is not cached yet; the lesson says how to get it)"
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir="$(CURDIR)" $(ALLOW_ROOT) \
 		--LabApp.default_url=/lab/tree/notebooks/00_setup.ipynb $(LAB_ARGS)
 
