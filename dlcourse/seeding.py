@@ -15,17 +15,37 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 DEFAULT_SEED = 0
+#: Environment variable that sets the thread count when ``seed_everything`` is not given one.
+THREADS_VARIABLE = "DLCOURSE_THREADS"
+
+
+def default_threads() -> int:
+    """CPU threads for ``seed_everything``: ``$DLCOURSE_THREADS`` if set, else 1.
+
+    One thread gives the same summation order on every run; the test suite also runs the lessons
+    with two threads (``make notebooks NUMERICS=threads2``) to prove their outputs do not depend on it.
+    """
+    value = os.environ.get(THREADS_VARIABLE, "1")
+    try:
+        threads = int(value)
+    except ValueError:
+        raise ValueError(f"{THREADS_VARIABLE} must be a whole number of threads, got {value!r}") from None
+    if threads < 1:
+        raise ValueError(f"{THREADS_VARIABLE} must be at least 1, got {threads}")
+    return threads
 
 
 def seed_everything(
-    seed: int = DEFAULT_SEED, threads: int | None = 1, deterministic: bool = True
+    seed: int = DEFAULT_SEED, threads: int | None | str = "env", deterministic: bool = True
 ) -> np.random.Generator:
     """Seed Python, NumPy and torch, and fix the number of CPU threads.
 
     Args:
         seed: the seed for ``random``, NumPy's global generator and torch (CPU and all GPUs).
-        threads: CPU threads for torch and for NumPy's BLAS; ``None`` leaves them as they are.
-            One thread makes floating-point sums run in the same order every time.
+        threads: CPU threads for torch and for NumPy's BLAS; ``None`` leaves them as they are;
+            ``"env"`` (the default) takes :func:`default_threads`, which is 1 unless
+            ``$DLCOURSE_THREADS`` says otherwise. One thread makes floating-point sums run in the
+            same order every time.
         deterministic: ask torch for deterministic algorithms (``warn_only``, so nothing breaks).
 
     Returns:
@@ -40,8 +60,10 @@ def seed_everything(
     np.random.seed(seed)  # noqa: NPY002 -- learners' and libraries' legacy np.random calls
     torch.manual_seed(seed)  # also seeds every CUDA device
     os.environ["PYTHONHASHSEED"] = str(seed)  # for subprocesses such as DataLoader workers
+    if threads == "env":
+        threads = default_threads()
     if threads is not None:
-        if threads < 1:
+        if not isinstance(threads, int) or threads < 1:
             raise ValueError(f"threads must be at least 1 (or None), got {threads}")
         torch.set_num_threads(threads)
         threadpool_limits(limits=threads)

@@ -32,6 +32,18 @@ def test_threads_are_fixed():
     seed_everything(0, threads=1)
 
 
+def test_thread_count_comes_from_the_environment_by_default(monkeypatch):
+    monkeypatch.setenv("DLCOURSE_THREADS", "2")
+    seed_everything(0)
+    assert torch.get_num_threads() == 2
+    monkeypatch.delenv("DLCOURSE_THREADS")
+    seed_everything(0)
+    assert torch.get_num_threads() == 1
+    monkeypatch.setenv("DLCOURSE_THREADS", "two")
+    with pytest.raises(ValueError, match="DLCOURSE_THREADS must be a whole number"):
+        seed_everything(0)
+
+
 def test_deterministic_algorithms_requested():
     seed_everything(0, deterministic=True)
     assert torch.are_deterministic_algorithms_enabled()
