@@ -15,12 +15,32 @@ NBVAL := --nbval-current-env -n 2 --dist loadfile
 # `make test` (each notebook also calls dlcourse.seeding.seed_everything).
 DETERMINISM := PYTHONHASHSEED=0 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TQDM_MININTERVAL=0.5
 
-.PHONY: lab test setup data outputs sync lint unit notebooks lock clean help
+# Numerical configurations that make this machine compute like another one (CONTRIBUTING.md,
+# "Verifying outputs on any machine"): other BLAS kernels (OpenBLAS core type, MKL code path),
+# other oneDNN and PyTorch vector instruction sets, two threads instead of one.
+# `make notebooks NUMERICS=sse` runs the notebook suite as on a CPU without AVX.
+NUMERICS ?= default
+NUMERICS_default :=
+NUMERICS_avx2 := OPENBLAS_CORETYPE=Haswell MKL_CBWR=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 \
+	ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2
+NUMERICS_sse := OPENBLAS_CORETYPE=Nehalem MKL_CBWR=COMPATIBLE ONEDNN_MAX_CPU_ISA=SSE41 \
+	ATEN_CPU_CAPABILITY=default
+NUMERICS_threads2 := OPENBLAS_CORETYPE=Zen DLCOURSE_THREADS=2 OMP_NUM_THREADS=2 MKL_NUM_THREADS=2
+ifeq ($(filter $(NUMERICS),default avx2 sse threads2),)
+$(error NUMERICS=$(NUMERICS) is not one of: default avx2 sse threads2)
+endif
+NOTEBOOK_ENV := $(DETERMINISM) $(NUMERICS_$(NUMERICS))
+# The notebooks whose outputs come from training: CI also runs them under a second configuration.
+TRAINING_NOTEBOOKS := $(wildcard notebooks/0[789]_*.ipynb notebooks/1[0-9]*.ipynb \
+	solutions/0[789]_*.ipynb solutions/1[0-9]_*.ipynb)
+
+.PHONY: lab test setup data outputs sync lint unit notebooks notebooks-elsewhere notebooks-training lock clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make lab       set up (first time) and open the course in JupyterLab"
 	@echo "make test      set up (first time) and run every test"
+	@echo "make notebooks NUMERICS=sse  check committed outputs as another CPU computes (avx2, sse, threads2)"
 	@echo "make outputs   re-execute lessons and solutions, refresh committed outputs and the course map"
 	@echo "make sync      regenerate badges, setup cells and README's course map"
 	@echo "make exercises regenerate exercises/ from solutions/"
@@ -56,14 +76,26 @@ unit: data
 	$(PYTEST) -n 2 tests
 
 # Strict nbval for committed outputs (lessons and solutions), lax for generated exercises.
+# Measured cells are compared within the tolerance their notebook states (tests/nbval_measured.py).
 notebooks: data
-	$(DETERMINISM) $(PYTEST) --nbval --nbval-sanitize-with tests/nbval-sanitize.cfg $(NBVAL) \
+	$(NOTEBOOK_ENV) $(PYTEST) --nbval --nbval-sanitize-with tests/nbval-sanitize.cfg $(NBVAL) \
 		notebooks $(wildcard solutions/*.ipynb)
-	$(if $(wildcard exercises/*.ipynb),$(DETERMINISM) $(PYTEST) --nbval-lax $(NBVAL) exercises)
+	$(if $(wildcard exercises/*.ipynb),$(NOTEBOOK_ENV) $(PYTEST) --nbval-lax $(NBVAL) exercises)
+
+# The training notebooks once more, computing as another CPU would, so that the committed outputs
+# are proven on two kinds of machine in every run: as a CPU without AVX-512 where this one has it
+# (as fast as the default), else as one without AVX at all (slower, but still different).
+ELSEWHERE := $(if $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo yes),avx2,sse)
+notebooks-elsewhere: data
+	$(MAKE) --no-print-directory notebooks-training NUMERICS=$(ELSEWHERE)
+
+notebooks-training: data
+	$(NOTEBOOK_ENV) $(PYTEST) --nbval --nbval-sanitize-with tests/nbval-sanitize.cfg $(NBVAL) \
+		$(TRAINING_NOTEBOOKS)
 
 test: $(STAMP)
 	rm -f build/notebook-times.md
-	$(MAKE) --no-print-directory lint unit notebooks
+	$(MAKE) --no-print-directory lint unit notebooks notebooks-elsewhere
 	@echo "Notebook run times: build/notebook-times.md"
 
 outputs: data

@@ -28,7 +28,8 @@ The policy (CONTRIBUTING.md, "Verifying outputs on any machine"):
 A failure names the cell, the number that moved, its line, by how much, and the allowance.
 
 Set ``DLCOURSE_DRIFT_LOG=path`` to append one JSON line per compared cell (measured or exact)
-with the largest drift seen: ``tools/drift_report.py`` turns those lines into a table.
+with the largest drift seen (``ok`` under the cell's own rule): ``tools/drift_report.py`` turns
+those lines into a table.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ import pytest
 #: may move by 0.005 + 0.01 * 0.8 = 0.013: enough for last-digit drift, while an accuracy two
 #: points lower fails.
 DEFAULT_TOLERANCE = {"abs": 0.005, "rel": 0.01, "int_abs": 0}
+
+#: How an exact cell's numbers are described when they differ: nothing may move.
+EXACT = {"abs": 0.0, "rel": 0.0, "int_abs": 0}
 
 MEASURED_TAG = "measured"
 
@@ -204,11 +208,7 @@ def install(cell_class) -> None:
     exact_compare = cell_class.compare_outputs
 
     def compare_outputs(self, test, ref, skip_compare=None):
-        notebook = getattr(self.parent, "nb", None)
-        tolerance = cell_tolerance(self.cell, notebook)
-        logging = bool(os.environ.get("DLCOURSE_DRIFT_LOG"))
-        if tolerance is None and not logging:
-            return exact_compare(self, test, ref, skip_compare)
+        tolerance = cell_tolerance(self.cell, getattr(self.parent, "nb", None))
         test = copy.deepcopy(test)  # coalesced outputs of the new run, in nbformat's structure
         comparisons = []
         for new_out, ref_out in _pairs(test, ref):
@@ -216,20 +216,18 @@ def install(cell_class) -> None:
             for key, new_text in _texts(new_out):
                 if key in ref_texts:
                     comparison = compare_text(self.sanitize(ref_texts[key]), self.sanitize(new_text),
-                                              tolerance or DEFAULT_TOLERANCE)
+                                              tolerance or EXACT)
                     comparisons.append(comparison)
                     if tolerance is not None:
                         _set_text(new_out, key, comparison.text)
         _log_drift(self, tolerance, comparisons)
-        if tolerance is None:
-            return exact_compare(self, test, ref, skip_compare)
         same = exact_compare(self, test, ref, skip_compare)
         problems = [str(d) for c in comparisons for d in c.drifts if not d.ok]
         problems += [c.structure for c in comparisons if c.structure]
-        if problems:
-            limits = ", ".join(f"{k}={v}" for k, v in tolerance.items())
-            self.comparison_traceback.insert(
-                0, f"Measured cell (tolerance {limits}); what moved:\n  " + "\n  ".join(problems))
+        if not same and problems:
+            kind = ("Measured cell (tolerance " + ", ".join(f"{k}={v}" for k, v in tolerance.items()) + ")"
+                    if tolerance is not None else "Exact cell (nothing may move)")
+            self.comparison_traceback.insert(0, f"{kind}; what moved:\n  " + "\n  ".join(problems))
         return same
 
     cell_class.compare_outputs = compare_outputs

@@ -69,3 +69,28 @@ def test_committed_outputs_have_no_errors_and_were_executed_in_order(path):
         for out in cell.get("outputs", []):
             assert out.output_type != "error", f"committed error output: {out.get('ename')}"
     assert "cpu_runtime_s" in nb.metadata.get("dlcourse", {}), "run `make outputs` to measure its run time"
+
+
+@pytest.mark.parametrize("path", WITH_OUTPUTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_claim_cells_assert_and_stay_out_of_the_way(path):
+    """A claim cell checks what the prose says about a result (CONTRIBUTING.md): it asserts, prints
+    nothing, and is collapsed in JupyterLab and left out of the rendered page."""
+    nb = nbformat.read(path, as_version=4)
+    for index, cell in enumerate(nb.cells):
+        if "claim" in cell.metadata.get("tags", []):
+            assert "assert " in cell.source, f"claim cell {index} asserts nothing"
+            assert not cell.get("outputs"), f"claim cell {index} should print nothing"
+            assert cell.metadata.get("jupyter", {}).get("source_hidden") is True, f"cell {index}: collapse it"
+            assert "remove-input" in cell.metadata["tags"], f"claim cell {index}: tag it remove-input"
+
+
+@pytest.mark.parametrize("path", WITH_OUTPUTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_tolerances_are_well_formed(path):
+    """A measured cell's tolerance names only known keys, with non-negative numbers."""
+    nb = nbformat.read(path, as_version=4)
+    cells = [nb] + [c for c in nb.cells if c.cell_type == "code"]
+    for cell in cells:
+        tolerance = cell.metadata.get("dlcourse", {}).get("tolerance")
+        if tolerance is not None:
+            assert set(tolerance) <= {"abs", "rel", "int_abs"}, tolerance
+            assert all(isinstance(v, int | float) and v >= 0 for v in tolerance.values()), tolerance
