@@ -9,7 +9,9 @@ STAMP := $(VENV)/.installed
 LAB_ARGS ?=
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
-NBVAL := --nbval-current-env -n 2 --dist loadfile
+# Two notebooks at a time on two cores; one at a time when each uses two threads (NUMERICS=threads2),
+# since two multi-threaded kernels on two cores spin-wait and crawl.
+NBVAL = --nbval-current-env -n $(if $(filter threads2,$(NUMERICS)),1,2) --dist loadfile
 
 # Reproducible notebook outputs: the same hash seed and thread counts for `make outputs` and
 # `make test` (each notebook also calls dlcourse.seeding.seed_everything).
@@ -72,8 +74,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python tools/sync_notebooks.py --check
 
+# The slowest tests are listed at the end, so that a slow suite shows where its time goes.
 unit: data
-	$(PYTEST) -n 2 tests
+	$(PYTEST) -n 2 --durations=12 tests
 
 # Strict nbval for committed outputs (lessons and solutions), lax for generated exercises.
 # Measured cells are compared within the tolerance their notebook states (tests/nbval_measured.py).
