@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from dlcourse.overfit_explorer import (
+from dlcourse.demos.overfit_explorer import (
     OverfitExplorer,
     SweepResult,
     l2_param_groups,

@@ -7,7 +7,7 @@ import pytest
 import torch
 from threadpoolctl import threadpool_info
 
-from dlcourse.seeding import seed_everything
+from dlcourse.env.seeding import seed_everything
 
 
 def draws(rng):

@@ -6,7 +6,7 @@ import pytest
 
 matplotlib.use("Agg")
 
-from dlcourse.widgets import (  # noqa: E402
+from dlcourse.demos.widgets import (  # noqa: E402
     APPROACHES,
     SURFACES,
     TRIAGE_QUESTIONS,

@@ -3,7 +3,7 @@
 :func:`fit` trains a model for a number of epochs and returns a :class:`History` of per-epoch
 metrics. Along the way it can
 
-- show a progress bar (:mod:`dlcourse.progress`) and print one rounded line per epoch;
+- show a progress bar (:mod:`dlcourse.env.progress`) and print one rounded line per epoch;
 - measure validation loss and accuracy after each epoch (:func:`evaluate`);
 - step a learning-rate schedule, per epoch or per batch;
 - use mixed precision on CUDA (``amp=True``: float16 autocast with a gradient scaler);
@@ -36,7 +36,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from dlcourse.progress import progress
+from dlcourse.env.progress import progress
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 

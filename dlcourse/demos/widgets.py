@@ -25,7 +25,7 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from dlcourse.activations import ACTIVATIONS
+from dlcourse.numpy_nn.activations import ACTIVATIONS
 
 # ---------------------------------------------------------------------------------------------
 # The triage quiz (lesson 01)
@@ -181,7 +181,7 @@ class InteractiveDemo:
     """Base of the course's demos: the live widget in Jupyter, a deterministic text everywhere else.
 
     A subclass sets ``self.widget`` and implements ``describe()``; other modules' demos (such as
-    lesson 08's :class:`dlcourse.overfit_explorer.OverfitExplorer`) build on it too.
+    lesson 08's :class:`dlcourse.demos.overfit_explorer.OverfitExplorer`) build on it too.
     """
 
     widget: widgets.Widget
@@ -253,7 +253,7 @@ class TriageQuiz(InteractiveDemo):
 # ---------------------------------------------------------------------------------------------
 
 #: Activation functions offered by the explorer: name -> elementwise function (lesson 02 builds
-#: them; :mod:`dlcourse.activations` keeps them).
+#: them; :mod:`dlcourse.numpy_nn.activations` keeps them).
 NEURON_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     name: function for name, (function, _) in ACTIVATIONS.items()}
 

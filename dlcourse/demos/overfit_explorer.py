@@ -3,7 +3,7 @@
 The task: Fashion-MNIST images from the committed subset, shrunk to 14x14 by averaging 2x2
 blocks (196 inputs), a few hundred training images and 1,000 validation images, and an MLP far
 larger than that little data needs. :func:`train_mlp` trains one configuration with the course's
-:func:`dlcourse.training.fit`; :func:`sweep` trains a grid of widths and L2 strengths once, and
+:func:`dlcourse.pytorch.training.fit`; :func:`sweep` trains a grid of widths and L2 strengths once, and
 :class:`OverfitExplorer` only looks results up in that grid, so moving its sliders is instant.
 
 The L2 penalty is the cost ``C = L + (lam / N) * sum_l ||W_l||^2`` (weights only, not biases; ``L``
@@ -23,9 +23,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from dlcourse.fashion_mnist import load_fashion_mnist
-from dlcourse.training import Batch, EarlyStopping, History, TensorBatches, evaluate, fit
-from dlcourse.widgets import InteractiveDemo
+from dlcourse.data.fashion_mnist import load_fashion_mnist
+from dlcourse.demos.widgets import InteractiveDemo
+from dlcourse.pytorch.training import Batch, EarlyStopping, History, TensorBatches, evaluate, fit
 
 __all__ = ["OverfitData", "load_overfit_data", "make_mlp", "l2_param_groups", "AugmentedBatches",
            "train_mlp", "SweepResult", "sweep", "OverfitExplorer"]
