@@ -7,11 +7,12 @@ follow the course (docs/architecture.md draws what depends on what):
   seeding, Colab detection, progress bars, the plotting style
 - :mod:`dlcourse.numpy_nn` -- Part I's network from scratch in NumPy: activations, losses, init,
   layers, optimizers, gradcheck, training, regularisation, conv, rnn
-- :mod:`dlcourse.pytorch` -- Part II onward: the PyTorch training loop, the GAN lesson's loop
+- :mod:`dlcourse.pytorch` -- Part II onward: the PyTorch training loop, the small MLP that lessons 08
+  and 12 train, the GAN lesson's loop
 - :mod:`dlcourse.data` -- paths, verified fetching, the registry of data sets, one loader per data set
   (fashion_mnist, reviews, compas, sequence_data)
-- :mod:`dlcourse.demos` -- the interactive demos (triage quiz, neuron, learning-rate and
-  overfitting explorers)
+- :mod:`dlcourse.demos` -- the interactive demos, one module per demo on a shared base: triage quiz,
+  neuron, learning-rate and overfitting explorers
 
 At the top:
 

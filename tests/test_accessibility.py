@@ -129,14 +129,14 @@ def test_figure_problems_rejects_what_is_not_a_figure():
 
 
 def _neuron_figures():
-    from dlcourse.demos.widgets import NeuronExplorer
+    from dlcourse.demos.neuron_explorer import NeuronExplorer
 
     return [NeuronExplorer(w1=w, w2=w, activation=a).figure()
             for a in ("sigmoid", "relu") for w in (1.0, 0.0)]
 
 
 def _lr_explorer_figures():
-    from dlcourse.demos.widgets import SURFACES, LearningRateExplorer
+    from dlcourse.demos.learning_rate_explorer import SURFACES, LearningRateExplorer
 
     return [LearningRateExplorer(surface=s, lr=lr).figure() for s in SURFACES for lr in (0.1, 1.2)]
 
