@@ -14,7 +14,7 @@ PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
 NBVAL = --nbval-current-env -n $(if $(filter threads2,$(NUMERICS)),1,2) --dist loadfile
 
 # Reproducible notebook outputs: the same hash seed and thread counts for `make outputs` and
-# `make test` (each notebook also calls dlcourse.seeding.seed_everything).
+# `make test` (each notebook also calls dlcourse.env.seeding.seed_everything).
 DETERMINISM := PYTHONHASHSEED=0 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TQDM_MININTERVAL=0.5
 
 # Numerical configurations that make this machine compute like another one (CONTRIBUTING.md,

@@ -6,14 +6,14 @@ Usage (from the repository root):
     python benchmarks/fashion_mnist_train.py --models mlp --epochs 5 --size subset   # a quick look
     python benchmarks/fashion_mnist_train.py --out benchmarks/results/fashion_mnist_train.md
 
-The full Fashion-MNIST is used by default (see ``dlcourse.fashion_mnist``: a local copy, Debian's
+The full Fashion-MNIST is used by default (see ``dlcourse.data.fashion_mnist``: a local copy, Debian's
 ``dataset-fashion-mnist``, or a download). Rows:
 
 - ``cpu``: float32 on all logical cores (``--threads`` to change);
 - ``cuda fp32`` and ``cuda amp`` (float16 autocast + gradient scaling), only where CUDA exists.
 
-Each run trains with :func:`dlcourse.training.fit` (Adam, one-cycle schedule stepped per batch,
-data already on the device in :class:`dlcourse.training.TensorBatches`) and evaluates the test
+Each run trains with :func:`dlcourse.pytorch.training.fit` (Adam, one-cycle schedule stepped per batch,
+data already on the device in :class:`dlcourse.pytorch.training.TensorBatches`) and evaluates the test
 accuracy after every epoch. *Images per second* counts training images over training time;
 *time to target* is the training time (the per-epoch test evaluation excluded) until the test
 accuracy first reaches the model's target. ``--max-seconds`` caps a run (a slow CPU row stops
@@ -36,9 +36,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from dlcourse.fashion_mnist import load_fashion_mnist
-from dlcourse.seeding import seed_everything
-from dlcourse.training import StopTraining, TensorBatches, evaluate, fit, images_to_tensor
+from dlcourse.data.fashion_mnist import load_fashion_mnist
+from dlcourse.env.seeding import seed_everything
+from dlcourse.pytorch.training import StopTraining, TensorBatches, evaluate, fit, images_to_tensor
 
 
 def mlp() -> nn.Module:

@@ -6,8 +6,8 @@ Usage (from the repository root):
 
 Contestants, all in float32, with the same data, split, architecture, optimiser and schedule:
 
-- ``numpy``: the course's from-scratch network (``dlcourse.layers.mlp``, ``dlcourse.optimizers.Adam``,
-  ``dlcourse.numpy_training.train``);
+- ``numpy``: the course's from-scratch network (``dlcourse.numpy_nn.layers.mlp``,
+  ``dlcourse.numpy_nn.optimizers.Adam``, ``dlcourse.numpy_nn.training.train``);
 - ``sklearn``: scikit-learn's ``MLPClassifier`` (``solver="adam"``, L2 penalty and early stopping off);
 - ``torch``: a PyTorch ``nn.Sequential`` with ``torch.optim.Adam``, mini-batches sliced from tensors
   (no DataLoader, so that the loop costs what the other two loops cost).
@@ -65,9 +65,9 @@ from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.neural_network import MLPClassifier  # noqa: E402
 from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
-from dlcourse.layers import mlp  # noqa: E402
-from dlcourse.numpy_training import accuracy, train  # noqa: E402
-from dlcourse.optimizers import Adam  # noqa: E402
+from dlcourse.numpy_nn.layers import mlp  # noqa: E402
+from dlcourse.numpy_nn.optimizers import Adam  # noqa: E402
+from dlcourse.numpy_nn.training import accuracy, train  # noqa: E402
 
 HIDDEN = (128, 64)
 LEARNING_RATE = 1e-3

@@ -8,11 +8,11 @@ Usage (from the repository root):
     python data/make_fashion_mnist_subset.py                     # finds the full set (see below)
     python data/make_fashion_mnist_subset.py /path/to/fashion-mnist
 
-The full set is found as :func:`dlcourse.fashion_mnist.find_fashion_mnist` does: a folder given
+The full set is found as :func:`dlcourse.data.fashion_mnist.find_fashion_mnist` does: a folder given
 on the command line, ``$FASHION_MNIST_DIR``, ``data/fashion-mnist``, the cache, or Debian's
 ``/usr/share/datasets/fashion-mnist`` (``apt-get install dataset-fashion-mnist``).
 It prints the sha256 of every input and output, for ``data/README.md`` and
-``dlcourse.fashion_mnist.SUBSET_IDX_SHA256``.
+``dlcourse.data.fashion_mnist.SUBSET_IDX_SHA256``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import sys
 
 import numpy as np
 
-from dlcourse.fashion_mnist import (
+from dlcourse.data.fashion_mnist import (
     IDX_SHA256,
     SUBSET_SIZE,
     find_fashion_mnist,
@@ -44,7 +44,7 @@ def idx_bytes(array: np.ndarray) -> bytes:
 def main(argv: list[str]) -> int:
     source = find_fashion_mnist(argv[0] if argv else None)
     if source is None:
-        print("Full Fashion-MNIST not found: see dlcourse/fashion_mnist.py for where it is looked for.")
+        print("Full Fashion-MNIST not found: see dlcourse/data/fashion_mnist.py for where it is looked for.")
         return 1
     out = subset_dir()
     out.mkdir(parents=True, exist_ok=True)

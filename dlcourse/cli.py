@@ -19,13 +19,13 @@ def _doctor(_: argparse.Namespace) -> int:
 
 
 #: Data sets that ``fetch`` can download: name -> "module:function" taking ``source=``.
-FETCHABLE = {"reviews": "dlcourse.reviews:fetch_reviews", "compas": "dlcourse.compas:fetch_compas"}
+FETCHABLE = {"reviews": "dlcourse.data.reviews:fetch_reviews", "compas": "dlcourse.data.compas:fetch_compas"}
 
 
 def _fetch(args: argparse.Namespace) -> int:
     import importlib
 
-    from dlcourse.fetch import DataFileError, DataNotFoundError
+    from dlcourse.data.fetch import DataFileError, DataNotFoundError
 
     module, function = FETCHABLE[args.dataset].split(":")
     try:

@@ -47,8 +47,8 @@ def _version(dist: str) -> str | None:
 
 def collect() -> Report:
     """Inspect this machine and return a :class:`Report` (never raises for a missing package)."""
-    from dlcourse.colab import in_colab
-    from dlcourse.datasets import available
+    from dlcourse.data.registry import available
+    from dlcourse.env.colab import in_colab
 
     packages = {name: _version(name) for name in REQUIRED_PACKAGES + OPTIONAL_PACKAGES}
     problems = [
@@ -59,7 +59,7 @@ def collect() -> Report:
 
     device, device_name, memory = "unknown", "unknown", None
     if packages["torch"] is not None:
-        from dlcourse.device import describe_device, get_device
+        from dlcourse.env.device import describe_device, get_device
 
         try:
             info = describe_device(get_device())

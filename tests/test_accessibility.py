@@ -3,8 +3,8 @@
 - The course style's colours are the Okabe-Ito palette (checked against the published hex values,
   typed in here) and its colour map is perceptually uniform.
 - Every committed notebook cell that shows a picture (an ``image/png`` output) also prints a
-  one-line text summary, ``Figure: ...`` (the format of ``dlcourse.plotting.summary_line``).
-- ``dlcourse.plotting.figure_problems`` finds figures without a title, axis labels or units, and
+  one-line text summary, ``Figure: ...`` (the format of ``dlcourse.env.plotting.summary_line``).
+- ``dlcourse.env.plotting.figure_problems`` finds figures without a title, axis labels or units, and
   every figure that dlcourse itself draws (the interactive demos' pictures) passes it.
 
 What this does not check: the titles and labels of figures drawn inside the notebooks' own cells
@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from dlcourse.plotting import COURSE_STYLE, check_figure, figure_problems, use_course_style  # noqa: E402
+from dlcourse.env.plotting import COURSE_STYLE, check_figure, figure_problems, use_course_style  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
@@ -129,20 +129,20 @@ def test_figure_problems_rejects_what_is_not_a_figure():
 
 
 def _neuron_figures():
-    from dlcourse.widgets import NeuronExplorer
+    from dlcourse.demos.neuron_explorer import NeuronExplorer
 
     return [NeuronExplorer(w1=w, w2=w, activation=a).figure()
             for a in ("sigmoid", "relu") for w in (1.0, 0.0)]
 
 
 def _lr_explorer_figures():
-    from dlcourse.widgets import SURFACES, LearningRateExplorer
+    from dlcourse.demos.learning_rate_explorer import SURFACES, LearningRateExplorer
 
     return [LearningRateExplorer(surface=s, lr=lr).figure() for s in SURFACES for lr in (0.1, 1.2)]
 
 
 def _history_figures():
-    from dlcourse.training import History, plot_history
+    from dlcourse.pytorch.training import History, plot_history
 
     records = [{"epoch": e, "train_loss": 1 / e, "train_acc": 0.5 + e / 10, "val_loss": 1.2 / e,
                 "val_acc": 0.4 + e / 10} for e in (1, 2, 3)]
@@ -150,7 +150,7 @@ def _history_figures():
 
 
 def _gan_figures():
-    from dlcourse.gan import GanRun, plot_ring_snapshots
+    from dlcourse.pytorch.gan import GanRun, plot_ring_snapshots
 
     angles = np.linspace(0, 2 * np.pi, 8, endpoint=False)
     centres = 2 * np.c_[np.cos(angles), np.sin(angles)]

@@ -76,7 +76,7 @@ CELL_TIMEOUT_S = 300
 PROBE = """\
 import json, sys
 import dlcourse, numpy, torch
-from dlcourse.colab import in_colab
+from dlcourse.env.colab import in_colab
 print("PROBE " + json.dumps({"dlcourse": dlcourse.__file__, "in_colab": in_colab(),
       "google.colab": "google.colab" in sys.modules, "torch": [torch.__version__, torch.__file__],
       "numpy": [numpy.__version__, numpy.__file__]}))

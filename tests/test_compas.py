@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dlcourse import cli, compas
-from dlcourse.fetch import DataFileError, DataNotFoundError
+from dlcourse import cli
+from dlcourse.data import compas
+from dlcourse.data.fetch import DataFileError, DataNotFoundError
 
 HEADER = ("id,sex,age,race,juv_fel_count,decile_score,juv_misd_count,juv_other_count,priors_count,"
           "days_b_screening_arrest,c_charge_degree,is_recid,decile_score,score_text,two_year_recid\n")

@@ -1,4 +1,4 @@
-"""dlcourse.conv_numpy against PyTorch's own convolution and pooling (float64, to 1e-6)."""
+"""dlcourse.numpy_nn.conv against PyTorch's own convolution and pooling (float64, to 1e-6)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-from dlcourse.conv_numpy import conv2d, im2col, max_pool2d, output_size
+from dlcourse.numpy_nn.conv import conv2d, im2col, max_pool2d, output_size
 
 CASES = [  # (N, C, H, W, F, K, stride, padding)
     (2, 1, 7, 7, 3, 3, 1, 0),

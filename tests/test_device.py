@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from dlcourse import device as dev
+from dlcourse.env import device as dev
 
 
 def test_default_on_this_machine_is_the_best_available():

@@ -7,7 +7,7 @@ from importlib import metadata
 import torch
 
 from dlcourse import doctor
-from dlcourse.device import DeviceInfo
+from dlcourse.env.device import DeviceInfo
 
 
 def test_command_line_report_on_this_machine():
@@ -44,7 +44,7 @@ def test_missing_package_gives_exit_status_1(monkeypatch, capsys):
 
 
 def test_gpu_name_and_memory_are_reported(monkeypatch):
-    import dlcourse.device as device
+    import dlcourse.env.device as device
 
     monkeypatch.setattr(device, "get_device", lambda: torch.device("cuda"))
     monkeypatch.setattr(device, "describe_device",
@@ -68,9 +68,9 @@ def test_unavailable_requested_device_is_a_problem_not_a_crash(monkeypatch):
 
 
 def test_missing_data_is_noted(monkeypatch, tmp_path):
-    import dlcourse.datasets as datasets
+    import dlcourse.data.registry as registry
 
-    monkeypatch.setattr(datasets, "fashion_mnist_search_path", lambda: [tmp_path])
+    monkeypatch.setattr(registry, "fashion_mnist_search_path", lambda: [tmp_path])
     report = doctor.collect()
     assert report.datasets["fashion-mnist"] is None
     assert any("fashion-mnist" in note for note in report.notes)

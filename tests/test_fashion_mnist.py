@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dlcourse import fashion_mnist as fm
-from dlcourse.datasets import FASHION_MNIST_FILES
+from dlcourse.data import fashion_mnist as fm
+from dlcourse.data.registry import FASHION_MNIST_FILES
 
 DEBIAN = Path("/usr/share/datasets/fashion-mnist")
 HAVE_FULL = all((DEBIAN / name).is_file() for name in FASHION_MNIST_FILES)

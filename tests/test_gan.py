@@ -1,4 +1,4 @@
-"""Tests of dlcourse.gan against independent computations (lesson 11)."""
+"""Tests of dlcourse.pytorch.gan against independent computations (lesson 11)."""
 
 import math
 
@@ -8,7 +8,7 @@ import torch
 from scipy.special import rel_entr
 from scipy.stats import entropy
 
-from dlcourse.gan import (
+from dlcourse.pytorch.gan import (
     classifier_score,
     gan_mlp,
     mode_coverage,

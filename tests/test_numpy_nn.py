@@ -1,5 +1,5 @@
-"""The from-scratch NumPy network (dlcourse.activations, losses, layers, init, optimizers,
-gradcheck, numpy_training), checked against independent computations: central finite
+"""The from-scratch NumPy network (dlcourse.numpy_nn.activations, losses, layers, init, optimizers,
+gradcheck, training), checked against independent computations: central finite
 differences and PyTorch autograd / torch.optim, all in float64."""
 
 from __future__ import annotations
@@ -9,13 +9,18 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dlcourse import activations as act
-from dlcourse.gradcheck import check_layer_gradients, gradient_check, numerical_gradient, relative_error
-from dlcourse.init import he_normal, he_uniform, xavier_normal, xavier_uniform
-from dlcourse.layers import LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Tanh, mlp
-from dlcourse.losses import log_softmax, mse, quadratic_cost, softmax, softmax_cross_entropy
-from dlcourse.numpy_training import accuracy, minibatches, train
-from dlcourse.optimizers import SGD, Adam, Momentum
+from dlcourse.numpy_nn import activations as act
+from dlcourse.numpy_nn.gradcheck import (
+    check_layer_gradients,
+    gradient_check,
+    numerical_gradient,
+    relative_error,
+)
+from dlcourse.numpy_nn.init import he_normal, he_uniform, xavier_normal, xavier_uniform
+from dlcourse.numpy_nn.layers import LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Tanh, mlp
+from dlcourse.numpy_nn.losses import log_softmax, mse, quadratic_cost, softmax, softmax_cross_entropy
+from dlcourse.numpy_nn.optimizers import SGD, Adam, Momentum
+from dlcourse.numpy_nn.training import accuracy, minibatches, train
 
 TOL = 1e-6  # the course's bar for gradient checks (relative error)
 

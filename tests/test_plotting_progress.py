@@ -6,8 +6,8 @@ import pytest
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from dlcourse.plotting import OKABE_ITO, summary_line, use_course_style  # noqa: E402
-from dlcourse.progress import progress  # noqa: E402
+from dlcourse.env.plotting import OKABE_ITO, summary_line, use_course_style  # noqa: E402
+from dlcourse.env.progress import progress  # noqa: E402
 
 
 def test_course_style_uses_the_colour_blind_safe_palette():

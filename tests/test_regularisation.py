@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from dlcourse.gradcheck import gradient_check
-from dlcourse.layers import Linear, ReLU, Sequential, mlp
-from dlcourse.losses import softmax_cross_entropy
-from dlcourse.regularisation import Dropout, add_l2_gradient, l2_penalty, set_training
+from dlcourse.numpy_nn.gradcheck import gradient_check
+from dlcourse.numpy_nn.layers import Linear, ReLU, Sequential, mlp
+from dlcourse.numpy_nn.losses import softmax_cross_entropy
+from dlcourse.numpy_nn.regularisation import Dropout, add_l2_gradient, l2_penalty, set_training
 
 
 def test_dropout_zeroes_about_p_and_keeps_the_mean():

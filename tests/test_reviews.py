@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dlcourse import cli, reviews
-from dlcourse.fetch import DataFileError, DataNotFoundError, download_verified
+from dlcourse import cli
+from dlcourse.data import reviews
+from dlcourse.data.fetch import DataFileError, DataNotFoundError, download_verified
 
 AMAZON = b"1_1\t-0.9\tno picture at all.\r\n1_2\t2.5\tgreat sound!\r\n\r\n"
 MOVIE = "1\t3.5\tA gorgeous, caf\u00e9-set film.\r\n2\t-1.25\tToo tepid.\r\n".encode()

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from dlcourse.gradcheck import numerical_gradient, relative_error
-from dlcourse.rnn_numpy import RNNParams, clip_by_global_norm, init_rnn, rnn_backward, rnn_forward
+from dlcourse.numpy_nn.gradcheck import numerical_gradient, relative_error
+from dlcourse.numpy_nn.rnn import RNNParams, clip_by_global_norm, init_rnn, rnn_backward, rnn_forward
 
 T, B, D, H = 5, 3, 4, 6
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from threadpoolctl import threadpool_info
 
-from dlcourse.seeding import seed_everything
+from dlcourse.env.seeding import rng_state, seed_everything, set_rng_state
 
 
 def draws(rng):
@@ -59,3 +59,12 @@ def test_bad_seed_is_rejected(seed):
 def test_bad_thread_count_is_rejected():
     with pytest.raises(ValueError, match="threads must be at least 1"):
         seed_everything(0, threads=0)
+
+
+def test_rng_state_round_trip_replays_every_generator():
+    seed_everything(3)
+    saved = rng_state()
+    first = (random.random(), np.random.rand(), torch.rand(1).item())  # noqa: NPY002
+    seed_everything(4)  # move every generator somewhere else
+    set_rng_state(saved)
+    assert (random.random(), np.random.rand(), torch.rand(1).item()) == first  # noqa: NPY002

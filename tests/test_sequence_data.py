@@ -7,9 +7,9 @@ import shutil
 import numpy as np
 import pytest
 
-from dlcourse.fetch import DataFileError, DataNotFoundError
-from dlcourse.paths import REPO_DIR
-from dlcourse.sequence_data import Vocabulary, load_names, load_sunspots
+from dlcourse.data.fetch import DataFileError, DataNotFoundError
+from dlcourse.data.paths import REPO_DIR
+from dlcourse.data.sequence_data import Vocabulary, load_names, load_sunspots
 
 
 def test_names_load_with_eight_languages():

@@ -11,9 +11,9 @@ import torch
 from sklearn.datasets import load_digits
 from torch import nn
 
-from dlcourse.layers import mlp
-from dlcourse.losses import softmax_cross_entropy
-from dlcourse.optimizers import SGD, Adam, Momentum
+from dlcourse.numpy_nn.layers import mlp
+from dlcourse.numpy_nn.losses import softmax_cross_entropy
+from dlcourse.numpy_nn.optimizers import SGD, Adam, Momentum
 
 TOL = 1e-6
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}

@@ -9,9 +9,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from dlcourse.fashion_mnist import load_fashion_mnist
-from dlcourse.seeding import seed_everything
-from dlcourse.training import (
+from dlcourse.data.fashion_mnist import load_fashion_mnist
+from dlcourse.env.seeding import seed_everything
+from dlcourse.pytorch.training import (
     ArrayDataset,
     EarlyStopping,
     History,

@@ -6,7 +6,7 @@ Usage:
 
 Each notebook runs top to bottom in a fresh kernel of this environment, with the environment
 that ``make`` exports (fixed hash seed and thread counts; every notebook also calls
-``dlcourse.seeding.seed_everything``). The wall-clock run time is recorded in the notebook's
+``dlcourse.env.seeding.seed_everything``). The wall-clock run time is recorded in the notebook's
 metadata (``dlcourse.cpu_runtime_s``) for the course map, then README.md is re-synced.
 Two notebooks run at a time, as in CI.
 """

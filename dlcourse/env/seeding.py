@@ -1,7 +1,8 @@
 """Reproducibility in one call.
 
 Committed notebook outputs are checked in CI (strict nbval), so every notebook starts with
-``seed_everything()``: the same seed, the same thread count, the same numbers.
+``seed_everything()``: the same seed, the same thread count, the same numbers. :func:`rng_state`
+and :func:`set_rng_state` save and restore every generator's state (checkpoints use them).
 On a GPU some kernels stay non-deterministic; ``deterministic=True`` asks PyTorch to use
 deterministic ones where they exist and warn where they do not (lesson 07 explains the limits).
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -72,3 +74,31 @@ def seed_everything(
         torch.backends.cudnn.benchmark = False
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     return np.random.default_rng(seed)
+
+
+def rng_state() -> dict[str, Any]:
+    """Return the state of every random generator a run draws from: Python's, NumPy's global
+    generator, torch's CPU generator and, where there is one, every CUDA device's.
+
+    A checkpoint stores it (:func:`dlcourse.pytorch.training.save_checkpoint`), so that a resumed run
+    shuffles and drops out exactly as the uninterrupted one would have.
+    """
+    import torch
+
+    state = {"python": random.getstate(),
+             "numpy": np.random.get_state(),  # noqa: NPY002 -- the legacy global generator
+             "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore what :func:`rng_state` returned (the CUDA generators only where CUDA is available)."""
+    import torch
+
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])  # noqa: NPY002
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])

@@ -1,10 +1,10 @@
-"""A small task that overfits on a CPU in a second, and a widget to explore it (lesson 08).
+"""A small MLP on a small task that overfits on a CPU in a second (lesson 08; lesson 12 reuses it).
 
 The task: Fashion-MNIST images from the committed subset, shrunk to 14x14 by averaging 2x2
 blocks (196 inputs), a few hundred training images and 1,000 validation images, and an MLP far
 larger than that little data needs. :func:`train_mlp` trains one configuration with the course's
-:func:`dlcourse.training.fit`; :func:`sweep` trains a grid of widths and L2 strengths once, and
-:class:`OverfitExplorer` only looks results up in that grid, so moving its sliders is instant.
+:func:`dlcourse.pytorch.training.fit`; :func:`sweep` trains a grid of widths and L2 strengths once
+(lesson 08's :class:`dlcourse.demos.overfit_explorer.OverfitExplorer` only looks results up in it).
 
 The L2 penalty is the cost ``C = L + (lam / N) * sum_l ||W_l||^2`` (weights only, not biases; ``L``
 the mean cross-entropy, ``N`` the number of training examples). Its gradient adds
@@ -16,19 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from html import escape
 
-import ipywidgets as widgets
 import numpy as np
 import torch
 from torch import nn
 
-from dlcourse.fashion_mnist import load_fashion_mnist
-from dlcourse.training import Batch, EarlyStopping, History, TensorBatches, evaluate, fit
-from dlcourse.widgets import InteractiveDemo
+from dlcourse.data.fashion_mnist import load_fashion_mnist
+from dlcourse.pytorch.training import Batch, EarlyStopping, History, TensorBatches, evaluate, fit
 
 __all__ = ["OverfitData", "load_overfit_data", "make_mlp", "l2_param_groups", "AugmentedBatches",
-           "train_mlp", "SweepResult", "sweep", "OverfitExplorer"]
+           "train_mlp", "SweepResult", "sweep"]
 
 SIDE = 14  #: images are shrunk to SIDE x SIDE pixels
 
@@ -171,57 +168,3 @@ def sweep(data: OverfitData, widths: Sequence[int], lams: Sequence[float], n_tra
             val = evaluate(model, data.val_batches())
             results[(int(width), float(lam))] = SweepResult(train["acc"], val["acc"], val["loss"])
     return results
-
-
-class OverfitExplorer(InteractiveDemo):
-    """Two sliders (hidden width, L2 strength) over a precomputed :func:`sweep` grid.
-
-    The callback only looks the pair up, so it is instant. Attributes: ``width`` and ``lam``
-    (``SelectionSlider``), ``status`` (``HTML``), ``result`` (the :class:`SweepResult` shown).
-    """
-
-    def __init__(self, results: dict[tuple[int, float], SweepResult]) -> None:
-        if not results:
-            raise ValueError("OverfitExplorer needs the results of sweep(); got an empty grid.")
-        self.results = dict(results)
-        self.widths = sorted({w for w, _ in results})
-        self.lams = sorted({lam for _, lam in results})
-        missing = [(w, lam) for w in self.widths for lam in self.lams if (w, lam) not in results]
-        if missing:
-            raise ValueError(f"the grid is incomplete: no result for (width, lam) in {missing}.")
-        self.width = widgets.SelectionSlider(options=self.widths, value=self.widths[-1],
-                                             description="width")
-        self.lam = widgets.SelectionSlider(options=self.lams, value=self.lams[0], description="λ (L2)")
-        self.status = widgets.HTML()
-        for control in (self.width, self.lam):
-            control.observe(lambda change: self.update(), names="value")
-        self.widget = widgets.VBox([self.width, self.lam, self.status])
-        self.update()
-
-    def lookup(self, width: int, lam: float) -> SweepResult:
-        """The result of one grid point (``KeyError`` that lists the grid when it is not one)."""
-        try:
-            return self.results[(int(width), float(lam))]
-        except KeyError:
-            raise KeyError(f"({width}, {lam}) is not in the grid: widths {self.widths}, "
-                           f"lams {self.lams}.") from None
-
-    def update(self) -> SweepResult:
-        """Look up the current slider values and rewrite the status (the sliders' callback)."""
-        self.result = self.lookup(self.width.value, self.lam.value)
-        best = max(self.results, key=lambda k: self.results[k].val_acc)
-        self.status.value = escape(self._line(self.width.value, self.lam.value)) + \
-            "<br>" + escape(f"best in the grid: width {best[0]}, λ {best[1]:g} "
-                             f"(validation accuracy {self.results[best].val_acc:.3f})")
-        return self.result
-
-    def _line(self, width: int, lam: float) -> str:
-        r = self.lookup(width, lam)
-        return (f"width {width}, λ {lam:g}: training accuracy {r.train_acc:.3f}, validation accuracy "
-                f"{r.val_acc:.3f} (gap {r.train_acc - r.val_acc:.3f}), validation loss {r.val_loss:.3f}")
-
-    def describe(self) -> str:
-        lines = [f"Overfitting explorer: {len(self.widths)} widths x {len(self.lams)} L2 strengths, "
-                 "precomputed. Move the sliders in JupyterLab or Colab. The grid:"]
-        lines += ["  " + self._line(w, lam) for w in self.widths for lam in self.lams]
-        return "\n".join(lines)

@@ -7,7 +7,7 @@ to layer; Glorot & Bengio (2010) average forward and backward: ``Var(W) = 2 / (n
 its inputs: ``Var(W) = 2 / n_in`` (He).
 
 Every function returns a weight matrix of shape ``(n_in, n_out)``, the layout of
-:class:`dlcourse.layers.Linear` (``y = x @ W + b``), drawn from ``rng``.
+:class:`dlcourse.numpy_nn.layers.Linear` (``y = x @ W + b``), drawn from ``rng``.
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dlcourse.fetch import verify_sha256
-from dlcourse.paths import data_dir
+from dlcourse.data.fetch import verify_sha256
+from dlcourse.data.paths import data_dir
 
 __all__ = ["Names", "load_names", "load_sunspots", "Vocabulary", "NAMES_SHA256", "SUNSPOTS_SHA256"]
 

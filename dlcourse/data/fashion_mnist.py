@@ -38,9 +38,9 @@ from typing import Literal
 
 import numpy as np
 
-from dlcourse.datasets import FASHION_MNIST_FILES, fashion_mnist_search_path
-from dlcourse.fetch import DataFileError, DataNotFoundError, sha256_of
-from dlcourse.paths import cache_dir, data_dir
+from dlcourse.data.fetch import DataFileError, DataNotFoundError, sha256_of
+from dlcourse.data.paths import cache_dir, data_dir
+from dlcourse.data.registry import FASHION_MNIST_FILES, fashion_mnist_search_path
 
 #: The class names, indexed by label (0-9), as published by Zalando Research.
 CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -209,7 +209,7 @@ def find_fashion_mnist(folder: Path | str | None = None) -> Path | None:
 
     Args:
         folder: a folder to try first (then ``$FASHION_MNIST_DIR``, the repository's data
-            folder, the cache and Debian's package: :func:`dlcourse.datasets.fashion_mnist_search_path`).
+            folder, the cache and Debian's package: :func:`dlcourse.data.registry.fashion_mnist_search_path`).
 
     Only the files' presence is checked here; :func:`load_fashion_mnist` checks their contents.
     """

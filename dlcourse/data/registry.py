@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dlcourse.paths import cache_dir, data_dir
+from dlcourse.data.paths import cache_dir, data_dir
 
 
 @dataclass(frozen=True)
@@ -75,13 +75,13 @@ def _fashion_mnist() -> str | None:
 
 
 def _reviews() -> str | None:
-    from dlcourse.reviews import available as reviews_available
+    from dlcourse.data.reviews import available as reviews_available
 
     return reviews_available()
 
 
 def _compas() -> str | None:
-    from dlcourse.compas import available as compas_available
+    from dlcourse.data.compas import available as compas_available
 
     return compas_available()
 

@@ -69,8 +69,8 @@ def check_layer_gradients(model, loss_fn, x: np.ndarray, target: np.ndarray,
     """Gradient-check every parameter of a layer or Sequential model on one mini-batch.
 
     ``model`` has ``forward``, ``backward``, ``params()`` and ``grads()`` (see
-    :mod:`dlcourse.layers`); ``loss_fn(output, target)`` returns ``(loss, grad)`` (see
-    :mod:`dlcourse.losses`). Returns ``{"param 0 (shape)": relative error, ...}`` in the order
+    :mod:`dlcourse.numpy_nn.layers`); ``loss_fn(output, target)`` returns ``(loss, grad)`` (see
+    :mod:`dlcourse.numpy_nn.losses`). Returns ``{"param 0 (shape)": relative error, ...}`` in the order
     of ``model.params()``.
     """
     loss, grad = loss_fn(model.forward(x), target)

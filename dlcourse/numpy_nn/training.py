@@ -8,7 +8,7 @@
     history.loss[-1], history.val_accuracy[-1]
 
 Shapes: ``X`` is ``(N, d)``, one example per row; ``y`` is whatever the loss takes (integer
-labels ``(N,)`` for :func:`dlcourse.losses.softmax_cross_entropy`, the default).
+labels ``(N,)`` for :func:`dlcourse.numpy_nn.losses.softmax_cross_entropy`, the default).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dlcourse.losses import softmax_cross_entropy
-from dlcourse.optimizers import Optimizer
-from dlcourse.progress import progress
+from dlcourse.env.progress import progress
+from dlcourse.numpy_nn.losses import softmax_cross_entropy
+from dlcourse.numpy_nn.optimizers import Optimizer
 
 __all__ = ["History", "minibatches", "predict", "accuracy", "train"]
 

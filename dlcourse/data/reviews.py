@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlcourse.fetch import (
+from dlcourse.data.fetch import (
     DataFileError,
     DataNotFoundError,
     download_verified,
@@ -46,7 +46,7 @@ from dlcourse.fetch import (
     sha256_of,
     verify_sha256,
 )
-from dlcourse.paths import cache_dir
+from dlcourse.data.paths import cache_dir
 
 #: The source distribution on PyPI and its sha256 (as PyPI publishes it).
 SDIST_NAME = "vaderSentiment-3.3.2.tar.gz"

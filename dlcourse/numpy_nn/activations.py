@@ -74,7 +74,7 @@ def leaky_relu_prime(z: np.ndarray, slope: float = 0.01) -> np.ndarray:
     return np.where(z > 0, 1.0, slope).astype(z.dtype, copy=False)
 
 
-#: name -> (function, derivative), used by :func:`dlcourse.layers.mlp`.
+#: name -> (function, derivative), used by :func:`dlcourse.numpy_nn.layers.mlp`.
 ACTIVATIONS = {
     "sigmoid": (sigmoid, sigmoid_prime),
     "tanh": (tanh, tanh_prime),

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+#: The ``dlcourse`` package folder (this module lives in ``dlcourse/data/``).
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = PACKAGE_DIR.parent
 
 

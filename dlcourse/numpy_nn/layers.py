@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from dlcourse.init import INITIALISERS
+from dlcourse.numpy_nn.init import INITIALISERS
 
 __all__ = ["Layer", "Linear", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Sequential", "mlp"]
 
@@ -70,7 +70,7 @@ class Linear(Layer):
 
     Args:
         n_in, n_out: input and output sizes.
-        init: a name from :data:`dlcourse.init.INITIALISERS` (``"he"``, ``"xavier"``, ...).
+        init: a name from :data:`dlcourse.numpy_nn.init.INITIALISERS` (``"he"``, ``"xavier"``, ...).
         rng: the generator to draw ``W`` from (default: a fresh ``default_rng(0)``).
         dtype: float64 (default) or float32. ``b`` starts at zero.
 
@@ -256,7 +256,7 @@ def mlp(sizes: Sequence[int], activation: str = "relu", *, init: str | None = No
     """A multilayer perceptron: Linear layers of the given sizes with ``activation`` between them.
 
     ``mlp([64, 128, 10])`` is ``Sequential(Linear(64, 128), ReLU(), Linear(128, 10))``; the output
-    is left linear (logits for :func:`dlcourse.losses.softmax_cross_entropy`). ``init`` defaults to
+    is left linear (logits for :func:`dlcourse.numpy_nn.losses.softmax_cross_entropy`). ``init`` defaults to
     He for ReLU-like activations and Xavier for tanh and sigmoid. Weights are drawn from ``rng``
     layer by layer.
     """

@@ -1,6 +1,6 @@
 """Regularisation for the from-scratch NumPy network (lesson 08): dropout and the L2 penalty.
 
-Both plug into :class:`dlcourse.layers.Sequential`:
+Both plug into :class:`dlcourse.numpy_nn.layers.Sequential`:
 
 - :class:`Dropout` is a layer. In training mode (``layer.training = True``, the default) it keeps
   each activation with probability ``1 - p`` and divides the kept ones by ``1 - p`` ("inverted
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlcourse.layers import Layer, Linear, Sequential
+from dlcourse.numpy_nn.layers import Layer, Linear, Sequential
 
 __all__ = ["Dropout", "set_training", "l2_penalty", "add_l2_gradient"]
 
@@ -98,7 +98,7 @@ def l2_penalty(model: Layer, lam: float, n: int) -> float:
     """The penalty ``(lam / n) * sum_l ||W_l||^2`` over the Linear weights of ``model`` (biases excluded).
 
     Args:
-        model: a :class:`~dlcourse.layers.Linear` or :class:`~dlcourse.layers.Sequential`.
+        model: a :class:`~dlcourse.numpy_nn.layers.Linear` or :class:`~dlcourse.numpy_nn.layers.Sequential`.
         lam: the regularisation strength, ``>= 0``.
         n: the number of training examples ``N`` (not the mini-batch size).
     """

@@ -3,7 +3,7 @@
 :func:`fit` trains a model for a number of epochs and returns a :class:`History` of per-epoch
 metrics. Along the way it can
 
-- show a progress bar (:mod:`dlcourse.progress`) and print one rounded line per epoch;
+- show a progress bar (:mod:`dlcourse.env.progress`) and print one rounded line per epoch;
 - measure validation loss and accuracy after each epoch (:func:`evaluate`);
 - step a learning-rate schedule, per epoch or per batch;
 - use mixed precision on CUDA (``amp=True``: float16 autocast with a gradient scaler);
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 import os
-import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
@@ -36,7 +35,8 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from dlcourse.progress import progress
+from dlcourse.env.progress import progress
+from dlcourse.env.seeding import rng_state, set_rng_state
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -297,25 +297,6 @@ class LivePlot:
 # --------------------------------------------------------------------------------------------
 # Checkpoints
 # --------------------------------------------------------------------------------------------
-
-def rng_state() -> dict[str, Any]:
-    """Return the state of every random generator a training run draws from."""
-    state = {"python": random.getstate(),
-             "numpy": np.random.get_state(),  # noqa: NPY002 -- the legacy global generator
-             "torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict[str, Any]) -> None:
-    """Restore what :func:`rng_state` returned."""
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])  # noqa: NPY002
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
 
 def save_checkpoint(path: Path | str, **state: Any) -> None:
     """Save ``state`` (state dicts, numbers, lists) to ``path`` atomically.

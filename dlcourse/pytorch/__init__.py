@@ -1,0 +1,6 @@
+"""The PyTorch side of the course (Part II onward): the training loop that lesson 07 builds and later
+lessons reuse (:mod:`~dlcourse.pytorch.training`: ``fit``, histories, checkpoints, early stopping,
+mixed precision), the small MLP on a task that overfits in a second, which lessons 08 and 12 train
+(:mod:`~dlcourse.pytorch.small_mlp`), and the GAN lesson's data, networks, loop and measurements
+(:mod:`~dlcourse.pytorch.gan`). These modules import torch; import them where a lesson needs them.
+"""
