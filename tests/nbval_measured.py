@@ -199,6 +199,7 @@ def _log_drift(item, tolerance, comparisons: list[Comparison]) -> None:
         "structure": next((c.structure for c in comparisons if c.structure), None),
         "ok": all(c.ok for c in comparisons),
     }
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "a", encoding="utf-8") as log:
         log.write(json.dumps(record) + "\n")
 
