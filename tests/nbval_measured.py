@@ -54,8 +54,9 @@ EXACT = {"abs": 0.0, "rel": 0.0, "int_abs": 0}
 MEASURED_TAG = "measured"
 
 # A number: optional sign (not after a letter, digit or dot), digits, optional fraction, optional
-# exponent. Digits glued to letters ("conv2d", "x1") are words and stay exact.
-_NUMBER = re.compile(r"(?<![\w.])-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w])")
+# exponent. The sign belongs to the number, so a difference that crosses zero (+0.001 -> -0.001) is
+# a small move, not a changed word. Digits glued to letters ("conv2d", "x1") are words: exact.
+_NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w])")
 _SPACE = re.compile(r"\s+")
 
 
@@ -127,13 +128,16 @@ def compare_text(committed: str, new: str, tolerance: dict) -> Comparison:
     if len(ref_numbers) != len(new_numbers):
         return Comparison(new, structure=f"{len(ref_numbers)} numbers committed, "
                                          f"{len(new_numbers)} printed now")
-    for i, (a, b) in enumerate(zip(ref_words, new_words, strict=True)):
+    matches = list(_NUMBER.finditer(committed))
+    starts = [0] + [m.end() for m in matches]  # where each word of the committed text begins
+    for start, a, b in zip(starts, ref_words, new_words, strict=True):
         if a != b:
-            line = committed[:sum(map(len, ref_words[:i]))].count("\n") + 1
+            same = len(os.path.commonprefix([a, b]))  # the first differing character of the word
+            line = committed[:start + same].count("\n") + 1
             return Comparison(new, structure=f"words changed near line {line}: {a.strip()!r} -> "
                                              f"{b.strip()!r}")
     drifts = []
-    lines = [committed[:m.start()].count("\n") + 1 for m in _NUMBER.finditer(committed)]
+    lines = [committed[:m.start()].count("\n") + 1 for m in matches]
     for line, a, b in zip(lines, ref_numbers, new_numbers, strict=True):
         if a != b:
             delta = abs(float(b) - float(a))

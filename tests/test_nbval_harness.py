@@ -170,6 +170,9 @@ def test_the_comparison_rules():
     assert not compare_text("loss 0.5", "loss nan", DEFAULT_TOLERANCE).ok
     assert not compare_text("conv2d ok", "conv3d ok", DEFAULT_TOLERANCE).ok  # digits in words are words
     assert compare_text("delta -0.010", "delta 0.001", {"abs": 0.02, "rel": 0}).ok
+    assert compare_text("gap (+0.000)", "gap (-0.001)", DEFAULT_TOLERANCE).ok  # crossing zero
+    moved = compare_text("a 1\nb 2\nname x 3", "a 1\nb 2\nname y 3", DEFAULT_TOLERANCE)
+    assert moved.structure == "words changed near line 3: 'name x' -> 'name y'"
 
 
 def code_cell_with_output(path: Path, text: str) -> int:
