@@ -27,7 +27,9 @@ NUMERICS_avx2 := OPENBLAS_CORETYPE=Haswell MKL_CBWR=AVX2 MKL_ENABLE_INSTRUCTIONS
 	ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2
 NUMERICS_sse := OPENBLAS_CORETYPE=Nehalem MKL_CBWR=COMPATIBLE ONEDNN_MAX_CPU_ISA=SSE41 \
 	ATEN_CPU_CAPABILITY=default
-NUMERICS_threads2 := OPENBLAS_CORETYPE=Zen DLCOURSE_THREADS=2 OMP_NUM_THREADS=2 MKL_NUM_THREADS=2
+# avx2 and sse simulate x86-64 CPUs; threads2 works on any CPU (its OpenBLAS kernel choice only on x86-64).
+X86_64 := $(filter x86_64,$(shell uname -m))
+NUMERICS_threads2 := $(if $(X86_64),OPENBLAS_CORETYPE=Zen) DLCOURSE_THREADS=2 OMP_NUM_THREADS=2 MKL_NUM_THREADS=2
 ifeq ($(filter $(NUMERICS),default avx2 sse threads2),)
 $(error NUMERICS=$(NUMERICS) is not one of: default avx2 sse threads2)
 endif
@@ -87,8 +89,10 @@ notebooks: data
 
 # The training notebooks once more, computing as another CPU would, so that the committed outputs
 # are proven on two kinds of machine in every run: as a CPU without AVX-512 where this one has it
-# (as fast as the default), else as one without AVX at all (slower, but still different).
-ELSEWHERE := $(if $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo yes),avx2,sse)
+# (as fast as the default), else as one without AVX at all (slower, but still different); on a
+# CPU that is not x86-64, with two threads.
+HAS_AVX512 := $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo yes)
+ELSEWHERE := $(if $(X86_64),$(if $(HAS_AVX512),avx2,sse),threads2)
 notebooks-elsewhere: data
 	$(MAKE) --no-print-directory notebooks-training NUMERICS=$(ELSEWHERE)
 
