@@ -82,9 +82,9 @@ unit: data
 
 # Strict nbval for committed outputs (lessons and solutions), lax for generated exercises.
 # Measured cells are compared within the tolerance their notebook states (tests/nbval_measured.py).
+STRICT_NBVAL = $(NOTEBOOK_ENV) $(PYTEST) --nbval --nbval-sanitize-with tests/nbval-sanitize.cfg $(NBVAL)
 notebooks: data
-	$(NOTEBOOK_ENV) $(PYTEST) --nbval --nbval-sanitize-with tests/nbval-sanitize.cfg $(NBVAL) \
-		notebooks $(wildcard solutions/*.ipynb)
+	$(STRICT_NBVAL) notebooks $(wildcard solutions/*.ipynb)
 	$(if $(wildcard exercises/*.ipynb),$(NOTEBOOK_ENV) $(PYTEST) --nbval-lax $(NBVAL) exercises)
 
 # The training notebooks once more, computing as another CPU would, so that the committed outputs
@@ -97,8 +97,7 @@ notebooks-elsewhere: data
 	$(MAKE) --no-print-directory notebooks-training NUMERICS=$(ELSEWHERE)
 
 notebooks-training: data
-	$(NOTEBOOK_ENV) $(PYTEST) --nbval --nbval-sanitize-with tests/nbval-sanitize.cfg $(NBVAL) \
-		$(TRAINING_NOTEBOOKS)
+	$(STRICT_NBVAL) $(TRAINING_NOTEBOOKS)
 
 test: $(STAMP)
 	rm -f build/notebook-times.md

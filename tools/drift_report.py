@@ -20,6 +20,11 @@ from collections import defaultdict
 from pathlib import Path
 
 
+def largest(record: dict) -> float:
+    """The largest drift of any number in one cell, decimal or whole."""
+    return max(record["max_float_abs"], record["max_int_abs"])
+
+
 def summarise(log: Path) -> list[str]:
     """Markdown lines summarising one drift log."""
     per_notebook: dict[str, list[dict]] = defaultdict(list)
@@ -30,11 +35,11 @@ def summarise(log: Path) -> list[str]:
              "| notebook | cells | measured | largest drift | where | failed cells |",
              "|---|---:|---:|---:|---|---|"]
     for name, records in sorted(per_notebook.items()):
-        worst = max(records, key=lambda r: r["max_abs"])
+        worst = max(records, key=largest)
         failed = [f"{r['cell']}{'' if r['measured'] else ' (exact)'}" for r in records if not r["ok"]]
         where = f"cell {worst['cell']}: {worst['worst']}" if worst["worst"] else "-"
         lines.append(f"| {name} | {len(records)} | {sum(r['measured'] for r in records)} | "
-                     f"{worst['max_abs']:.3g} | {where} | {', '.join(failed) or 'none'} |")
+                     f"{largest(worst):.3g} | {where} | {', '.join(failed) or 'none'} |")
     return lines + [""]
 
 
