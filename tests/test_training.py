@@ -173,14 +173,56 @@ def test_fit_learns_fashion_mnist(data):
     assert history["train_loss"][-1] < history["train_loss"][0]
 
 
-def test_amp_is_ignored_on_cpu(data):
+def test_amp_false_and_none_are_float32(data):
     train, val = loaders(data, "tensors")
     runs = []
-    for amp in (False, True):
+    for amp in (False, None):
         model, opt, _ = make()
         runs.append(without_times(fit(model, opt, train, val, epochs=1, amp=amp,
                                       verbose=False, progress_bar=False)))
     assert runs[0] == runs[1]
+
+
+class OutputDtypes:
+    """A forward hook on the first linear layer: the dtypes it computed in."""
+
+    def __init__(self, layer: nn.Module) -> None:
+        self.seen: set[torch.dtype] = set()
+        layer.register_forward_hook(lambda _m, _i, out: self.seen.add(out.dtype))
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_mixed_precision_on_the_cpu_computes_in_16_bits_and_still_learns(data, dtype, tmp_path):
+    # The path a GPU takes (autocast, and for float16 the gradient scaler), run on the CPU.
+    train, val = loaders(data, "tensors")
+    model, opt, _ = make()
+    dtypes = OutputDtypes(model[1])
+    history = fit(model, opt, train, val, epochs=3, amp=dtype, checkpoint=tmp_path / "run.pt",
+                  verbose=False, progress_bar=False)
+    assert dtypes.seen == {dtype}
+    assert history["val_acc"][-1] > 0.6  # chance is 0.1
+    scaler = load_checkpoint(tmp_path / "run.pt")["scaler"]
+    # float16 needs loss scaling (its small gradients would round to zero); bfloat16 does not.
+    assert bool(scaler) == (dtype == torch.float16)
+    if dtype == torch.float16:
+        assert scaler["scale"] > 1.0
+
+    model32, opt32, _ = make()
+    history32 = fit(model32, opt32, train, val, epochs=3, verbose=False, progress_bar=False)
+    assert abs(history["val_loss"][-1] - history32["val_loss"][-1]) < 0.1
+
+
+def test_amp_true_chooses_the_devices_type_and_evaluate_follows(data):
+    train, val = loaders(data, "tensors")
+    model, opt, _ = make()
+    dtypes = OutputDtypes(model[1])
+    fit(model, opt, train, epochs=1, amp=True, verbose=False, progress_bar=False)
+    assert dtypes.seen == {torch.bfloat16}  # a CPU autocasts to bfloat16
+    dtypes.seen.clear()
+    evaluate(model, val, amp=torch.float16)
+    assert dtypes.seen == {torch.float16}
+    with pytest.raises(ValueError, match="amp must be True, False, None, torch.bfloat16 or torch.float16"):
+        fit(model, opt, train, epochs=1, amp=torch.float64, verbose=False, progress_bar=False)
 
 
 def test_tensor_batches_visit_every_example_once_per_epoch():

@@ -6,7 +6,8 @@ metrics. Along the way it can
 - show a progress bar (:mod:`dlcourse.env.progress`) and print one rounded line per epoch;
 - measure validation loss and accuracy after each epoch (:func:`evaluate`);
 - step a learning-rate schedule, per epoch or per batch;
-- use mixed precision on CUDA (``amp=True``: float16 autocast with a gradient scaler);
+- use mixed precision (``amp=True``: autocast in the 16-bit type the device supports, with a
+  gradient scaler for float16; see :mod:`dlcourse.env.accelerator`);
 - stop early when the validation loss stops improving (:class:`EarlyStopping`);
 - call your callbacks after each epoch, e.g. a live learning-curve plot (:class:`LivePlot`);
 - save a checkpoint after every epoch and resume from it: model, optimiser, scheduler, gradient
@@ -35,6 +36,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from dlcourse.env.accelerator import mixed_precision_dtype, needs_grad_scaler
 from dlcourse.env.progress import progress
 from dlcourse.env.seeding import rng_state, set_rng_state
 
@@ -149,7 +151,8 @@ class History:
 
 @torch.no_grad()
 def evaluate(model: nn.Module, batches: Iterable[Batch], loss_fn: Callable | None = None,
-             device: torch.device | str | None = None, amp: bool = False) -> dict[str, float]:
+             device: torch.device | str | None = None,
+             amp: bool | torch.dtype | None = False) -> dict[str, float]:
     """Return the mean loss and the accuracy of ``model`` over ``batches``, in eval mode.
 
     Args:
@@ -157,7 +160,7 @@ def evaluate(model: nn.Module, batches: Iterable[Batch], loss_fn: Callable | Non
         batches: ``(x, y)`` pairs, ``y`` int64 class indices ``(B,)``.
         loss_fn: default cross-entropy (mean over a batch); the result is the mean over examples.
         device: where to compute (default: where the model's parameters are).
-        amp: float16 autocast on CUDA.
+        amp: mixed precision, as in :func:`fit`.
 
     Returns:
         ``{"loss": float, "acc": float}``; the model's train/eval mode is restored afterwards.
@@ -169,7 +172,7 @@ def evaluate(model: nn.Module, batches: Iterable[Batch], loss_fn: Callable | Non
     total_loss, correct, count = 0.0, 0, 0
     for x, y in batches:
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        with _autocast(device, amp):
+        with _autocast(device, amp_dtype(device, amp)):
             logits = model(x)
             loss = loss_fn(logits, y)
         total_loss += loss.item() * len(y)
@@ -327,17 +330,32 @@ def load_checkpoint(path: Path | str, map_location: torch.device | str | None = 
 # The loop
 # --------------------------------------------------------------------------------------------
 
-def _autocast(device: torch.device, amp: bool):
-    if amp and device.type == "cuda":
-        return torch.autocast(device_type="cuda", dtype=torch.float16)
-    return nullcontext()
+def amp_dtype(device: torch.device, amp: bool | torch.dtype | None) -> torch.dtype | None:
+    """The autocast type that ``amp`` asks for on ``device``: ``None`` means float32.
+
+    ``True`` chooses by capability (:func:`dlcourse.env.accelerator.mixed_precision_dtype`);
+    ``torch.bfloat16`` or ``torch.float16`` asks for that type; ``False`` or ``None`` for none.
+    """
+    if amp is None or amp is False:
+        return None
+    if amp is True:
+        return mixed_precision_dtype(device)
+    if amp not in (torch.bfloat16, torch.float16):
+        raise ValueError(f"amp must be True, False, None, torch.bfloat16 or torch.float16; got {amp!r}")
+    return amp
+
+
+def _autocast(device: torch.device, dtype: torch.dtype | None):
+    if dtype is None:
+        return nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
 
 
 def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_batches: Iterable[Batch],
         val_batches: Iterable[Batch] | None = None, *, epochs: int,
         loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
         scheduler: Any | None = None, scheduler_step: str = "epoch",
-        device: torch.device | str | None = None, amp: bool = False,
+        device: torch.device | str | None = None, amp: bool | torch.dtype | None = False,
         checkpoint: Path | str | None = None, resume: bool = True,
         early_stopping: EarlyStopping | None = None,
         callbacks: Sequence[Callable[[History, nn.Module], None]] = (),
@@ -359,8 +377,10 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_batches: Itera
         scheduler: a ``torch.optim.lr_scheduler`` object, or ``None``.
         scheduler_step: ``"epoch"`` or ``"batch"``: when to call ``scheduler.step()``.
         device: default: where the model's parameters are.
-        amp: mixed precision (float16 autocast + gradient scaling) when ``device`` is CUDA;
-            ignored elsewhere.
+        amp: mixed precision: ``True`` autocasts to the 16-bit type ``device`` supports
+            (bfloat16 on recent GPUs and CPUs, float16 on older GPUs), or name the type
+            (``torch.bfloat16``, ``torch.float16``); float16 adds gradient scaling, since its
+            small gradients would round to zero. ``False`` or ``None``: float32.
         checkpoint: a file to save after every epoch and, with ``resume=True``, to resume from
             when it exists.
         resume: continue from ``checkpoint`` when it exists (``False``: start over, overwrite it).
@@ -380,8 +400,8 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_batches: Itera
     loss_fn = loss_fn or nn.functional.cross_entropy
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model.to(device)
-    use_amp = bool(amp) and device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    dtype = amp_dtype(device, amp)
+    scaler = torch.amp.GradScaler(device.type, enabled=needs_grad_scaler(dtype))
     history, start = History(), 1
 
     if checkpoint is not None and resume and Path(checkpoint).exists():
@@ -409,7 +429,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_batches: Itera
         total_loss, correct, count = 0.0, 0, 0
         for x, y in train_batches:
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            with _autocast(device, use_amp):
+            with _autocast(device, dtype):
                 logits = model(x)
                 loss = loss_fn(logits, y)
             optimizer.zero_grad(set_to_none=True)
@@ -424,7 +444,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_batches: Itera
         record = {"epoch": epoch, "train_loss": total_loss / count, "train_acc": correct / count,
                   "lr": optimizer.param_groups[0]["lr"]}
         if val_batches is not None:
-            metrics = evaluate(model, val_batches, loss_fn, device, use_amp)
+            metrics = evaluate(model, val_batches, loss_fn, device, dtype)
             record.update(val_loss=metrics["loss"], val_acc=metrics["acc"])
         if scheduler is not None and scheduler_step == "epoch":
             scheduler.step()
