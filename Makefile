@@ -38,7 +38,8 @@ NOTEBOOK_ENV := $(DETERMINISM) $(NUMERICS_$(NUMERICS))
 TRAINING_NOTEBOOKS := $(wildcard notebooks/0[789]_*.ipynb notebooks/1[0-9]*.ipynb \
 	solutions/0[789]_*.ipynb solutions/1[0-9]_*.ipynb)
 
-.PHONY: lab test setup data outputs sync lint unit notebooks notebooks-elsewhere notebooks-training lock clean help
+.PHONY: lab test setup data outputs sync lint unit notebooks notebooks-elsewhere notebooks-training lock clean help \
+	gpu-check
 .DEFAULT_GOAL := help
 
 help:
@@ -50,6 +51,7 @@ help:
 	@echo "make exercises regenerate exercises/ from solutions/"
 	@echo "make grade     grade submissions: make grade ASSIGNMENT=00_warmup SUBMISSIONS=folder"
 	@echo "make lock      re-pin constraints.txt from a fresh environment"
+	@echo "make gpu-check on a GPU machine: every lesson in the full profile, claims, benchmark -> benchmarks/results/gpu.md"
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -109,6 +111,12 @@ outputs: data
 
 sync: $(STAMP)
 	$(BIN)/python tools/sync_notebooks.py
+
+# The one script for a GPU machine (about 8 minutes on one data-centre GPU): the doctor's report,
+# every lesson executed in the full run profile with its claims checked (committed outputs are not
+# touched), the benchmark's CUDA rows; the report goes to benchmarks/results/gpu.md.
+gpu-check: data
+	$(BIN)/python tools/gpu_check.py --out benchmarks/results/gpu.md
 
 lock:
 	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
