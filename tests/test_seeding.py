@@ -68,3 +68,29 @@ def test_rng_state_round_trip_replays_every_generator():
     seed_everything(4)  # move every generator somewhere else
     set_rng_state(saved)
     assert (random.random(), np.random.rand(), torch.rand(1).item()) == first  # noqa: NPY002
+
+
+class OnAnotherDevice:
+    """Stands for a state tensor that ``torch.load(map_location="cuda")`` put on a GPU: torch's
+    setters reject it; only its ``.cpu()`` copy is a CPU byte tensor."""
+
+    def __init__(self, tensor: torch.Tensor) -> None:
+        self._tensor = tensor
+
+    def cpu(self) -> torch.Tensor:
+        return self._tensor
+
+
+def test_rng_state_loaded_onto_a_gpu_is_restored(monkeypatch):
+    # A checkpoint resumed on a GPU loads every tensor there, the generator states too.
+    seed_everything(3)
+    saved = rng_state()
+    expected = torch.rand(3)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    restored = []
+    monkeypatch.setattr(torch.cuda, "set_rng_state_all", lambda states: restored.extend(states))
+    gpu_state = {**saved, "torch": OnAnotherDevice(saved["torch"]),
+                 "cuda": [OnAnotherDevice(torch.tensor([1, 2], dtype=torch.uint8))]}
+    set_rng_state(gpu_state)
+    assert torch.equal(torch.rand(3), expected)
+    assert [t.tolist() for t in restored] == [[1, 2]]

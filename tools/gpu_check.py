@@ -30,7 +30,7 @@ import platform
 import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -171,10 +171,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.lessons_reading_profile:
         lessons = [p for p in lessons if reads_profile(p)]
     skip_claims = args.profile == "full-tiny"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    # The benchmark first, on a quiet GPU; then the lessons, a few at a time. The report is
+    # rewritten after each step, so a run cut short still leaves what it measured.
+    bench, bench_status = None, 0
+    if not args.no_benchmark:
+        bench, bench_status = benchmark(args.out.with_name("gpu_benchmark.md"))
+        print(bench, flush=True)
+        args.out.write_text(report([], args.profile, doctor, bench, time.perf_counter() - start))
     runs = []
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         futures = [pool.submit(execute_lesson, p, args.profile, skip_claims) for p in lessons]
-        for future in futures:
+        for future in as_completed(futures):
             run = future.result()
             runs.append(run)
             status = "ok" if run.ok else "FAILED " + run.error
@@ -182,12 +190,8 @@ def main(argv: list[str] | None = None) -> int:
             for c in run.claims:
                 if c.passed is False:
                     print(f"    claim in cell {c.cell} failed: {c.first_line} -> {c.error}", flush=True)
-    bench, bench_status = None, 0
-    if not args.no_benchmark:
-        bench, bench_status = benchmark(args.out.with_name("gpu_benchmark.md"))
-        print(bench, flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report(runs, args.profile, doctor, bench, time.perf_counter() - start))
+            runs.sort(key=lambda r: r.lesson)
+            args.out.write_text(report(runs, args.profile, doctor, bench, time.perf_counter() - start))
     print(f"wrote {args.out}", flush=True)
     return 0 if all(r.ok for r in runs) and bench_status == 0 else 1
 

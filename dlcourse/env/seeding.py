@@ -94,11 +94,15 @@ def rng_state() -> dict[str, Any]:
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
-    """Restore what :func:`rng_state` returned (the CUDA generators only where CUDA is available)."""
+    """Restore what :func:`rng_state` returned (the CUDA generators only where CUDA is available).
+
+    The states may have been loaded onto a GPU (``torch.load(..., map_location="cuda")``, as a
+    checkpoint resumed on a GPU is): torch takes them as CPU byte tensors, so they are moved back.
+    """
     import torch
 
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])  # noqa: NPY002
-    torch.set_rng_state(state["torch"])
+    torch.set_rng_state(state["torch"].cpu())
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
