@@ -11,7 +11,7 @@ the mean rating. The files ship, MIT-licensed, inside the source distribution of
 - ``movieReviewSnippets_GroundTruth.txt``: 10,605 sentences from rottentomatoes.com movie
   reviews (derived from the 2,000 reviews of Pang & Lee, 2004).
 
-The lesson's first call to :func:`load_reviews` fetches the sdist (2.4 MB) from PyPI, verified by
+The lesson's first call to :func:`load_reviews` fetches the sdist (2.5 MB) from PyPI, verified by
 sha256, into the cache (``~/.cache/dlcourse/reviews``, or under ``$DLCOURSE_CACHE``), through the
 data layer's one download path (:mod:`dlcourse.data.fetch`); ``python -m dlcourse fetch reviews``
 does the same in advance. Every load checks the archive's and both files' sha256: a partial or
