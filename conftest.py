@@ -1,4 +1,5 @@
-"""Repository-wide pytest hooks: measured notebook outputs, and a per-notebook run-time table.
+"""Repository-wide pytest hooks: measured notebook outputs, a per-notebook run-time table, and
+``serve``, a local HTTP server that stands in for a download site or the package registry.
 
 ``tests/nbval_measured.py`` extends nbval so that measured outputs (anything trained or fitted)
 are compared within the tolerance their notebook states, and deterministic ones exactly.
@@ -10,8 +11,13 @@ printed in the terminal summary and written to ``build/notebook-times.md``.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+import pytest
 
 pytest_plugins = ["tests.nbval_measured"]
 
@@ -43,3 +49,40 @@ def pytest_terminal_summary(terminalreporter):
     out.parent.mkdir(exist_ok=True)
     existing = out.read_text() if out.exists() else ""
     out.write_text(existing + "\n".join(lines) + "\n\n")
+
+
+class _Server:
+    """``serve(folder)`` serves ``folder`` on 127.0.0.1 and returns its base URL (ending in ``/``);
+    ``serve.requests`` lists the paths requested so far, with their HTTP status."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, int]] = []
+        self._servers: list[ThreadingHTTPServer] = []
+
+    def __call__(self, folder: Path | str) -> str:
+        requests = self.requests
+
+        class Handler(SimpleHTTPRequestHandler):
+            def log_request(self, code="-", size="-"):
+                requests.append((self.path, int(code) if str(code).isdigit() else 0))
+
+            def log_message(self, *args):
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(folder)))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self._servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/"
+
+    def close(self) -> None:
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+
+
+@pytest.fixture
+def serve():
+    """Start HTTP servers on 127.0.0.1 for a test: ``url = serve(folder)``; stopped afterwards."""
+    server = _Server()
+    yield server
+    server.close()

@@ -2,14 +2,18 @@
 
 Commands:
     doctor    print the environment report; exit status 0 when the course is ready, 1 when not.
-    fetch     download a data set that lessons read from the cache (once, at set-up time):
-              ``python -m dlcourse fetch reviews`` (``--from FILE`` installs a local copy).
+    fetch     put a verified copy of a data set into the cache now (lessons otherwise fetch it on
+              first use): ``python -m dlcourse fetch reviews`` (``--from FILE`` installs a local
+              copy), ``fetch --all`` (what ``make data`` runs), ``fetch --list``. The data sets
+              are those of :mod:`dlcourse.data.registry` that are downloaded.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+
+from dlcourse.data.registry import fetchable
 
 
 def _doctor(_: argparse.Namespace) -> int:
@@ -18,23 +22,34 @@ def _doctor(_: argparse.Namespace) -> int:
     return 0 if print_report().ok else 1
 
 
-#: Data sets that ``fetch`` can download: name -> "module:function" taking ``source=``.
-FETCHABLE = {"reviews": "dlcourse.data.reviews:fetch_reviews", "compas": "dlcourse.data.compas:fetch_compas"}
-
-
 def _fetch(args: argparse.Namespace) -> int:
-    import importlib
-
     from dlcourse.data.fetch import DataFileError, DataNotFoundError
+    from dlcourse.data.registry import DATASETS
 
-    module, function = FETCHABLE[args.dataset].split(":")
-    try:
-        path = getattr(importlib.import_module(module), function)(source=args.source)
-    except (DataNotFoundError, DataFileError) as err:
-        print(f"fetch {args.dataset}: failed: {err}")
-        return 1
-    print(f"fetch {args.dataset}: ok, verified copy at {path}")
-    return 0
+    if args.list:
+        for name in fetchable():
+            info = DATASETS[name]
+            setup = "fetched by --all" if info.at_setup else "fetched on first use only"
+            print(f"{name:<14} {info.where() or 'not here yet'}  ({setup}; {info.source})")
+        return 0
+    if args.all == (args.dataset is not None) or (args.all and args.source):
+        print("fetch: name one data set (optionally with --from FILE), or --all, or --list")
+        return 2
+    names = [name for name in fetchable() if DATASETS[name].at_setup] if args.all else [args.dataset]
+    status = 0
+    for name in names:
+        try:
+            path = DATASETS[name].fetch_now(source=args.source)
+        except DataNotFoundError as err:
+            print(f"fetch {name}: failed: {err} Download it elsewhere and run "
+                  f"`python -m dlcourse fetch {name} --from PATH`, or run this again with the network.")
+            status = 1
+        except DataFileError as err:
+            print(f"fetch {name}: failed: {err}")
+            status = 1
+        else:
+            print(f"fetch {name}: ok, verified copy at {path}")
+    return status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,9 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = commands.add_parser("doctor", help="check that this machine is ready for the course")
     doctor.set_defaults(run=_doctor)
     fetch = commands.add_parser("fetch", help="download a data set into the cache, verified by sha256")
-    fetch.add_argument("dataset", choices=sorted(FETCHABLE), help="which data set")
+    fetch.add_argument("dataset", nargs="?", choices=fetchable(), help="which data set")
+    fetch.add_argument("--all", action="store_true", help="every data set that `make data` fetches")
+    fetch.add_argument("--list", action="store_true", help="list the data sets and where each is")
     fetch.add_argument("--from", dest="source", metavar="FILE", default=None,
-                       help="install this local copy (checked by sha256) instead of downloading")
+                       help="install this local copy (checked by sha256) instead of downloading "
+                            "(for fashion-mnist: a folder with the four files)")
     fetch.set_defaults(run=_fetch)
     return parser
 

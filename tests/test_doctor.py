@@ -68,9 +68,9 @@ def test_unavailable_requested_device_is_a_problem_not_a_crash(monkeypatch):
 
 
 def test_missing_data_is_noted(monkeypatch, tmp_path):
-    import dlcourse.data.registry as registry
+    import dlcourse.data.fashion_mnist as fashion_mnist
 
-    monkeypatch.setattr(registry, "fashion_mnist_search_path", lambda: [tmp_path])
+    monkeypatch.setattr(fashion_mnist, "fashion_mnist_search_path", lambda: [tmp_path])
     report = doctor.collect()
     assert report.datasets["fashion-mnist"] is None
     assert any("fashion-mnist" in note for note in report.notes)

@@ -7,16 +7,14 @@ from __future__ import annotations
 import gzip
 import shutil
 import struct
-import threading
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from dlcourse.data import fashion_mnist as fm
-from dlcourse.data.registry import FASHION_MNIST_FILES
+from dlcourse.data.fashion_mnist import FASHION_MNIST_FILES
+from dlcourse.data.idx import parse_idx
 
 DEBIAN = Path("/usr/share/datasets/fashion-mnist")
 HAVE_FULL = all((DEBIAN / name).is_file() for name in FASHION_MNIST_FILES)
@@ -39,7 +37,7 @@ def idx(values: bytes, *shape: int) -> bytes:
 # -- parsing ------------------------------------------------------------------------------------
 
 def test_parse_idx_reads_a_hand_written_file():
-    out = fm.parse_idx(idx(bytes(range(6)), 2, 3))
+    out = parse_idx(idx(bytes(range(6)), 2, 3))
     np.testing.assert_array_equal(out, [[0, 1, 2], [3, 4, 5]])
     assert out.dtype == np.uint8
 
@@ -52,7 +50,7 @@ def test_parse_idx_reads_a_hand_written_file():
 ])
 def test_parse_idx_rejects_bad_files(data, message):
     with pytest.raises(fm.DataFileError, match=message):
-        fm.parse_idx(data)
+        parse_idx(data)
 
 
 # -- the committed subset -------------------------------------------------------------------------
@@ -121,7 +119,10 @@ def test_full_set_absent_and_no_download(tmp_path, monkeypatch):
     monkeypatch.setattr(fm, "fashion_mnist_search_path", lambda: [tmp_path / "nowhere"])
     with pytest.raises(fm.DataNotFoundError, match="was not found in") as err:
         fm.load_fashion_mnist("test", size="full", download=False)
-    assert "download=True" in str(err.value)
+    assert "download=False" in str(err.value) and "python -m dlcourse fetch fashion-mnist" in str(err.value)
+    monkeypatch.setenv("DLCOURSE_OFFLINE", "1")  # the opt-out: the default download=None then stops too
+    with pytest.raises(fm.DataNotFoundError, match="DLCOURSE_OFFLINE"):
+        fm.load_fashion_mnist("test", size="full")
 
 
 def test_bad_arguments():
@@ -156,30 +157,7 @@ def test_corrupt_copy_of_the_full_set_is_not_used(tmp_path):
         fm.load_fashion_mnist("test", size="full", folder=tmp_path, download=False)
 
 
-# -- downloading, from a real HTTP server on 127.0.0.1 --------------------------------------------
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def serve(tmp_path):
-    """Start an HTTP server on 127.0.0.1 serving a folder; yield a function folder -> base URL."""
-    servers = []
-
-    def start(folder: Path) -> str:
-        handler = partial(QuietHandler, directory=str(folder))
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}/"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
+# -- downloading, from a real HTTP server on 127.0.0.1 (``serve``, in conftest.py) -------------------
 
 def test_download_verifies_and_caches_the_subset(serve, tmp_path):
     url = serve(fm.subset_dir())
@@ -228,3 +206,19 @@ def test_full_download_then_load_from_the_cache(serve, tmp_path, monkeypatch):
     assert sorted(p.name for p in cache.iterdir()) == sorted(FASHION_MNIST_FILES)
     again = fm.load_fashion_mnist("test", size="full", download=False)  # offline: from the cache
     np.testing.assert_array_equal(again.labels, data.labels)
+
+
+@needs_full
+def test_cli_fetch_copies_a_local_folder_into_the_cache(tmp_path, monkeypatch, capsys):
+    from dlcourse import cli
+
+    monkeypatch.setenv("DLCOURSE_CACHE", str(tmp_path))
+    assert cli.main(["fetch", "fashion-mnist", "--from", str(DEBIAN)]) == 0
+    assert "ok" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "fashion-mnist").iterdir()) == sorted(FASHION_MNIST_FILES)
+    assert cli.main(["fetch", "fashion-mnist", "--from", str(fm.subset_dir())]) == 0, \
+        "the verified copies already in the cache are kept"
+    (tmp_path / "fashion-mnist" / "t10k-labels-idx1-ubyte.gz").unlink()
+    assert cli.main(["fetch", "fashion-mnist", "--from", str(fm.subset_dir())]) == 1, \
+        "the subset is not the full set: refused"
+    assert "not the published file" in capsys.readouterr().out

