@@ -7,7 +7,7 @@ import pytest
 import torch
 from threadpoolctl import threadpool_info
 
-from dlcourse.env.seeding import rng_state, seed_everything, set_rng_state
+from dlcourse.env.seeding import DEFAULT_SEED, as_generator, rng_state, seed_everything, set_rng_state
 
 
 def draws(rng):
@@ -68,3 +68,17 @@ def test_rng_state_round_trip_replays_every_generator():
     seed_everything(4)  # move every generator somewhere else
     set_rng_state(saved)
     assert (random.random(), np.random.rand(), torch.rand(1).item()) == first  # noqa: NPY002
+
+
+def test_as_generator_is_the_one_seeded_default():
+    assert as_generator().random(3).tolist() == np.random.default_rng(DEFAULT_SEED).random(3).tolist()
+    assert as_generator(None).random() == as_generator(None).random(), "never unseeded"
+    assert as_generator(7).random() == np.random.default_rng(7).random()
+    rng = np.random.default_rng(3)
+    assert as_generator(rng) is rng
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "0", True])
+def test_as_generator_rejects_what_is_not_a_seed(bad):
+    with pytest.raises(ValueError, match="numpy Generator, a non-negative int seed or None"):
+        as_generator(bad)
