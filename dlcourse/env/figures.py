@@ -6,7 +6,7 @@ The numbers behind a figure come from a plain function that the tests check
 (:func:`confusion_matrix`, :func:`tile_images`); the ``plot_``/``show_`` function draws them on
 a matplotlib ``Axes`` you pass in, and leaves titles you did not ask for to you.
 
-Colours follow :mod:`dlcourse.env.plotting`: the Okabe-Ito palette for categories, the course's
+Colours come from :mod:`dlcourse.env.palette`: the Okabe-Ito palette for categories, the course's
 ``image.cmap`` (viridis, perceptually uniform and colour-blind safe) for matrices, and grey levels
 (``"gray"`` / ``"gray_r"``, perceptually uniform too) for images that are themselves grey.
 """
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from dlcourse.env.plotting import OKABE_ITO
+from dlcourse.env.palette import CONTRAST, OKABE_ITO
 
 __all__ = ["confusion_matrix", "plot_confusion_matrix", "tile_images", "show_grid", "plot_per_seed"]
 
@@ -93,7 +93,7 @@ def plot_confusion_matrix(ax: Any, confusion: np.ndarray, class_names: Sequence[
         high = shown.max() / 2  # viridis is dark at the bottom: white text there, black on top
         for i, j in zip(*np.nonzero(confusion), strict=True):
             ax.text(j, i, int(confusion[i, j]), ha="center", va="center", fontsize=8,
-                    color="white" if shown[i, j] < high else "black")
+                    color=CONTRAST[0] if shown[i, j] < high else CONTRAST[1])
     if class_names is None:
         ax.set_xticks(range(n))
         ax.set_yticks(range(n))
