@@ -48,6 +48,7 @@ def test_sample_ring_is_reproducible_and_rejects_bad_input():
     a = sample_ring(10, rng=np.random.default_rng(3))
     b = sample_ring(10, rng=np.random.default_rng(3))
     np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(sample_ring(10), sample_ring(10))  # without rng: the seeded default
     with pytest.raises(ValueError, match="std"):
         sample_ring(10, std=-1)
     with pytest.raises(ValueError, match="n_modes"):

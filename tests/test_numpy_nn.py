@@ -408,9 +408,43 @@ def test_train_learns_a_separable_problem(rng):
     assert accuracy(model, X, y) < 0.9
     history = train(model, Adam(model.params(), lr=0.01), X, y, epochs=30, batch_size=20, rng=rng,
                     X_val=X[:50], y_val=y[:50], show_progress=False)
-    assert len(history.loss) == len(history.val_accuracy) == len(history.epoch_seconds) == 30
+    assert len(history) == len(history.val_acc) == len(history.val_loss) == len(history.seconds) == 30
     assert len(history.batch_loss) == 300
-    assert history.loss[-1] < 0.5 * history.loss[0]
-    assert history.train_accuracy[-1] > 0.95
+    assert history.train_loss[-1] < 0.5 * history.train_loss[0]
+    assert history.train_acc[-1] > 0.95
+    assert history.val_acc[-1] == accuracy(model, X[:50], y[:50])
+    assert history.val_loss[-1] == pytest.approx(softmax_cross_entropy(model.forward(X[:50]), y[:50])[0])
     with pytest.raises(ValueError, match="rows"):
         train(model, SGD(model.params(), lr=0.1), X, y[:10], show_progress=False)
+
+
+def test_train_history_speaks_the_pytorch_loops_vocabulary(rng):
+    from dlcourse.pytorch.training import History as TorchHistory
+
+    X = rng.normal(size=(40, 2))
+    y = (X[:, 0] > 0).astype(int)
+    model = mlp([2, 4, 2], rng=rng)
+    history = train(model, SGD(model.params(), lr=0.1), X, y, epochs=3, batch_size=10, rng=rng,
+                    X_val=X, y_val=y, show_progress=False)
+    torch_keys = {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"}
+    assert torch_keys <= set(TorchHistory([{k: 0.0 for k in torch_keys}]).records[0])
+    for key in torch_keys:
+        assert len(history[key]) == 3, key
+    assert history["epoch"] == [1, 2, 3]
+    assert history["val_acc"] is history.val_acc
+    with pytest.raises(KeyError, match="'epoch' and 'train_loss'"):
+        history["loss"]
+    regression = train(model, SGD(model.params(), lr=0.1), X, y, epochs=2, rng=rng, X_val=X, y_val=y,
+                       show_progress=False, measure_accuracy=False)
+    assert len(regression.val_loss) == 2 and regression.val_acc == regression.train_acc == []
+
+
+def test_train_without_rng_shuffles_the_same_way_every_time():
+    X = np.random.default_rng(1).normal(size=(30, 2))
+    y = (X[:, 0] > 0).astype(int)
+    runs = []
+    for _ in range(2):
+        model = mlp([2, 3, 2])  # weights from the same default generator, too
+        runs.append(train(model, SGD(model.params(), lr=0.1), X, y, epochs=2, batch_size=7,
+                          show_progress=False).batch_loss)
+    assert runs[0] == runs[1]

@@ -7,7 +7,7 @@ import pytest
 import torch
 from threadpoolctl import threadpool_info
 
-from dlcourse.env.seeding import rng_state, seed_everything, set_rng_state
+from dlcourse.env.seeding import DEFAULT_SEED, as_generator, rng_state, seed_everything, set_rng_state
 
 
 def draws(rng):
@@ -94,3 +94,17 @@ def test_rng_state_loaded_onto_a_gpu_is_restored(monkeypatch):
     set_rng_state(gpu_state)
     assert torch.equal(torch.rand(3), expected)
     assert [t.tolist() for t in restored] == [[1, 2]]
+
+
+def test_as_generator_is_the_one_seeded_default():
+    assert as_generator().random(3).tolist() == np.random.default_rng(DEFAULT_SEED).random(3).tolist()
+    assert as_generator(None).random() == as_generator(None).random(), "never unseeded"
+    assert as_generator(7).random() == np.random.default_rng(7).random()
+    rng = np.random.default_rng(3)
+    assert as_generator(rng) is rng
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "0", True])
+def test_as_generator_rejects_what_is_not_a_seed(bad):
+    with pytest.raises(ValueError, match="numpy Generator, a non-negative int seed or None"):
+        as_generator(bad)

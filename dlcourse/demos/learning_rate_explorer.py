@@ -16,6 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from dlcourse.demos.base import InteractiveDemo, figure_png
+from dlcourse.env.palette import OKABE_ITO
 
 
 @dataclass(frozen=True)
@@ -157,8 +158,8 @@ class LearningRateExplorer(InteractiveDemo):
         shown = st.path[inside]
         if surface.dim == 1:
             x = np.linspace(lo, hi, 300)
-            ax.plot(x, [surface.f(np.array([v])) for v in x], color="#000000", lw=1.5, label="f(x)")
-            ax.plot(shown[:, 0], [surface.f(p) for p in shown], "o-", color="#D55E00", ms=4,
+            ax.plot(x, [surface.f(np.array([v])) for v in x], color=OKABE_ITO[7], lw=1.5, label="f(x)")
+            ax.plot(shown[:, 0], [surface.f(p) for p in shown], "o-", color=OKABE_ITO[3], ms=4,
                     lw=1, label="gradient descent")
             ax.set(xlim=(lo, hi), xlabel="parameter x (unitless)", ylabel="loss f(x) (unitless)")
             fx = [surface.f(np.array([v])) for v in x]
@@ -169,17 +170,17 @@ class LearningRateExplorer(InteractiveDemo):
             Z = np.array([surface.f(np.array(pt)) for pt in zip(X1.ravel(), X2.ravel(), strict=True)])
             Z = Z.reshape(X1.shape)
             ax.contour(X1, X2, Z, levels=np.geomspace(0.05, Z.max(), 12), cmap="viridis")
-            ax.plot(shown[:, 0], shown[:, 1], "o-", color="#D55E00", ms=4, lw=1,
+            ax.plot(shown[:, 0], shown[:, 1], "o-", color=OKABE_ITO[3], ms=4, lw=1,
                     label="gradient descent")
             ax.set(xlim=(lo, hi), ylim=(lo, hi), xlabel="parameter x (unitless)",
                    ylabel="parameter y (unitless)")
         ax.plot(*([st.path[0, 0], surface.f(st.path[0])] if surface.dim == 1 else st.path[0]),
-                "*", color="#009E73", ms=14, label="start")
+                "*", color=OKABE_ITO[2], ms=14, label="start")
         ax.set_title(f"{surface.name}\nlearning rate {st.lr:.3f}")
         ax.legend(loc="best", fontsize=8)
         steps = np.arange(len(st.losses))
         finite = np.isfinite(st.losses)
-        ax_loss.plot(steps[finite], st.losses[finite], "o-", ms=3, color="#0072B2")
+        ax_loss.plot(steps[finite], st.losses[finite], "o-", ms=3, color=OKABE_ITO[0])
         if np.all(st.losses[finite] > 0):
             ax_loss.set_yscale("log")
         ax_loss.set(xlabel="step", ylabel="loss (unitless)",

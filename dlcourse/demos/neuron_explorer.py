@@ -15,6 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from dlcourse.demos.base import InteractiveDemo, figure_png
+from dlcourse.env.palette import CONTRAST, OKABE_ITO
 from dlcourse.numpy_nn.activations import ACTIVATIONS
 
 #: Activation functions offered by the explorer: name -> elementwise function (lesson 02 builds
@@ -125,14 +126,14 @@ class NeuronExplorer(InteractiveDemo):
         mesh = ax.pcolormesh(x1, x2, a, shading="auto", cmap="viridis")
         fig.colorbar(mesh, ax=ax, label=f"output a = {s.activation}(z)")
         if s.offset is not None:
-            ax.contour(x1, x2, s.w[0] * x1 + s.w[1] * x2 + s.b, levels=[0.0], colors="white",
+            ax.contour(x1, x2, s.w[0] * x1 + s.w[1] * x2 + s.b, levels=[0.0], colors=CONTRAST[0],
                        linewidths=2)
             foot = -s.b * np.array(s.w) / (s.w[0] ** 2 + s.w[1] ** 2)
             ax.annotate("", xy=foot + 0.8 * np.array(s.w) / np.hypot(*s.w), xytext=foot,
-                        arrowprops={"arrowstyle": "->", "color": "white", "lw": 2})
-        for label, marker, color in ((0, "o", "#E69F00"), (1, "s", "#56B4E9")):
+                        arrowprops={"arrowstyle": "->", "color": CONTRAST[0], "lw": 2})
+        for label, marker, color in ((0, "o", OKABE_ITO[1]), (1, "s", OKABE_ITO[5])):
             pts = self.X[self.y == label]
-            ax.scatter(pts[:, 0], pts[:, 1], marker=marker, c=color, edgecolors="black",
+            ax.scatter(pts[:, 0], pts[:, 1], marker=marker, c=color, edgecolors=OKABE_ITO[7],
                        linewidths=0.5, s=25, label=f"class {label}")
         ax.set(xlim=(-3, 3), ylim=(-3, 3), xlabel="input x1 (unitless)", ylabel="input x2 (unitless)",
                title=f"w = ({s.w[0]:.1f}, {s.w[1]:.1f}), b = {s.b:.1f}: boundary where z = 0")

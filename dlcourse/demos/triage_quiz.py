@@ -13,6 +13,7 @@ from html import escape
 import ipywidgets as widgets
 
 from dlcourse.demos.base import InteractiveDemo
+from dlcourse.env.palette import OKABE_ITO
 
 #: The approaches a learner can choose from, in the order the quiz shows them.
 APPROACHES: tuple[str, ...] = (
@@ -156,8 +157,8 @@ def triage_answers() -> str:
     return "\n".join(lines).rstrip()
 
 
-_STATUS_STYLE = {"unanswered": ("#555555", ""), "correct": ("#009E73", "✔ "),
-                 "incorrect": ("#D55E00", "✘ ")}
+_STATUS_STYLE = {"unanswered": (OKABE_ITO[7], ""), "correct": (OKABE_ITO[2], "✔ "),
+                 "incorrect": (OKABE_ITO[3], "✘ ")}
 
 
 class TriageQuiz(InteractiveDemo):

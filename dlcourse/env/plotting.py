@@ -1,7 +1,8 @@
 """One plotting style for the whole course: readable, consistent, colour-blind safe.
 
 Call :func:`use_course_style` once at the top of a notebook. The palette is Okabe & Ito's
-(2008) eight colours, distinguishable with the common forms of colour blindness.
+(2008) eight colours, distinguishable with the common forms of colour blindness; it and the
+colour maps the course uses are defined in :mod:`dlcourse.env.palette`.
 Every figure should also carry a title, axis labels with units, and a one-line text summary
 printed next to it (:func:`summary_line`), so a screen reader or a text log gets the point;
 :func:`figure_problems` (or :func:`check_figure`) says what a figure still lacks.
@@ -15,17 +16,10 @@ import matplotlib as mpl
 from cycler import cycler
 from matplotlib.figure import Figure
 
-#: Okabe-Ito colour-blind-safe palette (black first is omitted: it is kept for text and axes).
-OKABE_ITO = (
-    "#0072B2",  # blue
-    "#E69F00",  # orange
-    "#009E73",  # bluish green
-    "#D55E00",  # vermillion
-    "#CC79A7",  # reddish purple
-    "#56B4E9",  # sky blue
-    "#F0E442",  # yellow
-    "#000000",  # black
-)
+from dlcourse.env.palette import COLORMAPS, OKABE_ITO
+
+__all__ = ["OKABE_ITO", "COLORMAPS", "COURSE_STYLE", "use_course_style", "summary_line",
+           "figure_problems", "check_figure"]
 
 #: The rcParams :func:`use_course_style` applies.
 COURSE_STYLE: dict[str, object] = {

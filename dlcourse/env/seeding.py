@@ -76,6 +76,24 @@ def seed_everything(
     return np.random.default_rng(seed)
 
 
+def as_generator(rng: np.random.Generator | int | None = None) -> np.random.Generator:
+    """The course's one default for random generators: nothing draws from unseeded state.
+
+    Every function of ``dlcourse`` that takes ``rng=None`` passes it through here: ``None`` gives
+    ``np.random.default_rng(DEFAULT_SEED)`` (the same numbers on every call, like
+    :func:`seed_everything`'s default), an int gives ``default_rng(rng)``, and a ``Generator`` is
+    returned as it is (its state moves on as you draw from it).
+    """
+    if rng is None:
+        return np.random.default_rng(DEFAULT_SEED)
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
+        return np.random.default_rng(int(rng))
+    raise ValueError(f"rng must be a numpy Generator, a non-negative int seed or None, got {rng!r}; "
+                     "create one with np.random.default_rng(seed).")
+
+
 def rng_state() -> dict[str, Any]:
     """Return the state of every random generator a run draws from: Python's, NumPy's global
     generator, torch's CPU generator and, where there is one, every CUDA device's.

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from dlcourse.env.seeding import as_generator
 from dlcourse.numpy_nn.init import INITIALISERS
 
 __all__ = ["Layer", "Linear", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Sequential", "mlp"]
@@ -82,7 +83,7 @@ class Linear(Layer):
                  rng: np.random.Generator | None = None, dtype: np.dtype = np.float64):
         if init not in INITIALISERS:
             raise ValueError(f"unknown init {init!r}; choose one of {sorted(INITIALISERS)}.")
-        rng = np.random.default_rng(0) if rng is None else rng
+        rng = as_generator(rng)
         self.W = INITIALISERS[init](n_in, n_out, rng, dtype)
         self.b = np.zeros(n_out, dtype=dtype)
         self.dW = np.zeros_like(self.W)
@@ -266,7 +267,7 @@ def mlp(sizes: Sequence[int], activation: str = "relu", *, init: str | None = No
     if activation not in _ACTIVATION_LAYERS:
         raise ValueError(f"unknown activation {activation!r}; choose one of {sorted(_ACTIVATION_LAYERS)}.")
     init = init or ("he" if "relu" in activation else "xavier")
-    rng = np.random.default_rng(0) if rng is None else rng
+    rng = as_generator(rng)
     layers: list[Layer] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         layers.append(Linear(n_in, n_out, init=init, rng=rng, dtype=dtype))

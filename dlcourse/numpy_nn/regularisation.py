@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dlcourse.env.seeding import as_generator
 from dlcourse.numpy_nn.layers import Layer, Linear, Sequential
 
 __all__ = ["Dropout", "set_training", "l2_penalty", "add_l2_gradient"]
@@ -40,7 +41,7 @@ class Dropout(Layer):
             raise ValueError(f"the dropout probability p must satisfy 0 <= p < 1, got {p}; "
                              "p is the fraction of activations set to zero.")
         self.p = float(p)
-        self.rng = np.random.default_rng(0) if rng is None else rng
+        self.rng = as_generator(rng)
         self.training = True
         self._scale: np.ndarray | None = None
 

@@ -13,6 +13,12 @@ What lesson 11 builds and its exercise reuses:
 
 The GAN losses and the training step itself are deliberately **not** here: the lesson writes them
 out and the exercise asks you to implement them; :func:`train_gan` takes the step as an argument.
+
+Why one module of over 300 lines: it is one lesson's toolkit in three short sections (the ring,
+the classifier score, the networks and loop), each under 130 lines and each mostly docstring;
+lessons 11a and 11b and the exercise import them together, and no other lesson uses any of them.
+The two result classes (:class:`ModeCoverage`, :class:`ClassifierScore`) look alike because both
+are frozen dataclasses with a ``__str__``, not because one copies the other.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import torch
 from torch import nn
 
 from dlcourse.env.progress import progress
+from dlcourse.env.seeding import as_generator
 
 __all__ = ["ring_centres", "sample_ring", "ModeCoverage", "mode_coverage", "ClassifierScore",
            "classifier_score", "gan_mlp", "GanRun", "train_gan", "plot_ring_snapshots"]
@@ -52,7 +59,9 @@ def sample_ring(n: int, n_modes: int = 8, radius: float = 2.0, std: float = 0.05
     """Draw ``n`` points from a mixture of ``n_modes`` equally likely round Gaussians on a ring.
 
     Each point picks a mode uniformly at random and adds isotropic noise of standard deviation
-    ``std`` to its centre (:func:`ring_centres`).
+    ``std`` to its centre (:func:`ring_centres`). ``rng`` draws the modes and the noise; without
+    one, ``default_rng(DEFAULT_SEED)`` (:func:`dlcourse.env.seeding.as_generator`): two calls
+    without ``rng`` return the same points.
 
     Returns:
         float32 array of shape ``(n, 2)``.
@@ -61,7 +70,7 @@ def sample_ring(n: int, n_modes: int = 8, radius: float = 2.0, std: float = 0.05
         raise ValueError(f"n must be a non-negative integer, got {n!r}.")
     if std < 0:
         raise ValueError(f"std must be non-negative, got {std!r}.")
-    rng = np.random.default_rng() if rng is None else rng
+    rng = as_generator(rng)
     centres = ring_centres(n_modes, radius)
     which = rng.integers(0, len(centres), size=int(n))
     return (centres[which] + std * rng.standard_normal((int(n), 2))).astype(np.float32)
@@ -322,6 +331,8 @@ def plot_ring_snapshots(run: GanRun, centres: np.ndarray, std: float, axes: Sequ
     """
     import matplotlib.pyplot as plt
 
+    from dlcourse.env.plotting import OKABE_ITO
+
     steps = sorted(run.snapshots)
     if not steps:
         raise ValueError("this run has no snapshots: pass snapshot_at=... to train_gan.")
@@ -335,8 +346,8 @@ def plot_ring_snapshots(run: GanRun, centres: np.ndarray, std: float, axes: Sequ
         x = run.snapshots[t]
         cov = mode_coverage(x, centres, std, **coverage_kwargs)
         result[t] = cov
-        ax.scatter(x[:, 0], x[:, 1], s=3, alpha=0.5, color="#0072B2", label="generated")
-        ax.scatter(centres[:, 0], centres[:, 1], marker="x", s=30, color="#000000", label="mode centre")
+        ax.scatter(x[:, 0], x[:, 1], s=3, alpha=0.5, color=OKABE_ITO[0], label="generated")
+        ax.scatter(centres[:, 0], centres[:, 1], marker="x", s=30, color=OKABE_ITO[7], label="mode centre")
         ax.set(xlim=(-limit, limit), ylim=(-limit, limit), aspect="equal",
                title=f"{title}step {t}\n{cov.covered}/{cov.n_modes} modes",
                xlabel="x₁ (unitless)", ylabel="x₂ (unitless)")

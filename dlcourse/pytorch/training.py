@@ -16,108 +16,45 @@ metrics. Along the way it can
   not, bit for bit on a CPU, and loses at most the epoch that was in progress.
 
 Data can come from any iterable of ``(x, y)`` batches with a length: a
-:class:`torch.utils.data.DataLoader` over an :class:`ArrayDataset`, or :class:`TensorBatches`,
-which slices tensors that already live on the device (much faster for small images on a GPU).
-Shuffling draws from torch's global generator in both cases, so checkpoints capture it.
+:class:`torch.utils.data.DataLoader` over an :class:`ArrayDataset`, or :class:`TensorBatches`
+(both in :mod:`dlcourse.pytorch.batches`, re-exported here so that lessons import the loop and
+its data from one place).
+
+Why one module of over 300 lines: the loop's features interlock. A checkpoint holds the model,
+optimiser, scheduler, gradient scaler, early-stopping state, history and random state, and
+resuming must restore each before the next epoch; the history records feed early stopping, the
+verbose line, the progress bar and the callbacks. Kept together, one reading shows the order in
+which an epoch does these things; the data, which stands apart, lives in its own module.
+
+The history's keys are the course's one vocabulary for training histories (the NumPy loop,
+:class:`dlcourse.numpy_nn.training.History`, uses the same): ``epoch``, ``train_loss``,
+``train_acc``, ``val_loss``, ``val_acc``, ``seconds`` (and ``lr`` here).
 """
 
 from __future__ import annotations
 
-import math
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import Dataset
 
 from dlcourse.env.accelerator import mixed_precision_dtype, needs_grad_scaler
 from dlcourse.env.progress import progress
 from dlcourse.env.seeding import rng_state, set_rng_state
+from dlcourse.pytorch.batches import ArrayDataset, Batch, TensorBatches, images_to_tensor
 
-Batch = tuple[torch.Tensor, torch.Tensor]
+__all__ = ["Batch", "images_to_tensor", "ArrayDataset", "TensorBatches",  # from .batches
+           "StopTraining", "History", "evaluate", "EarlyStopping", "plot_history", "LivePlot",
+           "save_checkpoint", "load_checkpoint", "fit"]
 
 
 class StopTraining(Exception):  # noqa: N818 -- a signal, not an error
     """Raise from a callback to end :func:`fit` cleanly after the current epoch."""
-
-
-# --------------------------------------------------------------------------------------------
-# Data
-# --------------------------------------------------------------------------------------------
-
-def images_to_tensor(images: np.ndarray) -> torch.Tensor:
-    """Turn uint8 images ``(N, H, W)`` into float32 ``(N, 1, H, W)`` with values in [0, 1]."""
-    images = np.asarray(images)
-    if images.ndim != 3 or images.dtype != np.uint8:
-        raise ValueError(f"expected uint8 images of shape (N, H, W), got {images.dtype} {images.shape}")
-    return torch.from_numpy(images).float().div_(255.0).unsqueeze(1)
-
-
-class ArrayDataset(Dataset):
-    """A map-style dataset over uint8 images and integer labels held in memory.
-
-    ``dataset[i]`` returns ``(x, y)``: ``x`` float32 ``(1, H, W)`` in [0, 1], ``y`` an int64 scalar.
-
-    Args:
-        images: ``(N, H, W)`` uint8.
-        labels: ``(N,)`` integers.
-    """
-
-    def __init__(self, images: np.ndarray, labels: np.ndarray) -> None:
-        if len(images) != len(labels):
-            raise ValueError(f"{len(images)} images but {len(labels)} labels")
-        self.x = images_to_tensor(images)
-        self.y = torch.as_tensor(np.asarray(labels), dtype=torch.int64)
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-    def __getitem__(self, i: int) -> Batch:
-        return self.x[i], self.y[i]
-
-
-class TensorBatches:
-    """Mini-batches sliced from tensors that already live on the device.
-
-    Equivalent to ``DataLoader(TensorDataset(x, y), batch_size, shuffle)`` but without the
-    per-example Python overhead: on a GPU it keeps the whole of Fashion-MNIST on the card.
-
-    Args:
-        x: inputs, first dimension ``N``.
-        y: targets ``(N,)``.
-        batch_size: examples per batch (the last batch may be smaller).
-        shuffle: draw a new order each epoch from torch's global (CPU) generator.
-        device: where to move ``x`` and ``y`` once (default: leave them where they are).
-    """
-
-    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool = False,
-                 device: torch.device | str | None = None) -> None:
-        if len(x) != len(y):
-            raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        self.x = x.to(device) if device is not None else x
-        self.y = y.to(device) if device is not None else y
-        self.batch_size, self.shuffle = batch_size, shuffle
-
-    def __len__(self) -> int:
-        return math.ceil(len(self.y) / self.batch_size)
-
-    def __iter__(self) -> Iterator[Batch]:
-        n = len(self.y)
-        order = torch.randperm(n).to(self.y.device) if self.shuffle else None
-        for start in range(0, n, self.batch_size):
-            if order is None:
-                yield self.x[start:start + self.batch_size], self.y[start:start + self.batch_size]
-            else:
-                idx = order[start:start + self.batch_size]
-                yield self.x[idx], self.y[idx]
 
 
 # --------------------------------------------------------------------------------------------
@@ -149,6 +86,57 @@ class History:
         self.records.append(dict(record))
 
 
+def amp_dtype(device: torch.device, amp: bool | torch.dtype | None) -> torch.dtype | None:
+    """The autocast type that ``amp`` asks for on ``device``: ``None`` means float32.
+
+    ``True`` chooses by capability (:func:`dlcourse.env.accelerator.mixed_precision_dtype`);
+    ``torch.bfloat16`` or ``torch.float16`` asks for that type; ``False`` or ``None`` for none.
+    """
+    if amp is None or amp is False:
+        return None
+    if amp is True:
+        return mixed_precision_dtype(device)
+    if amp not in (torch.bfloat16, torch.float16):
+        raise ValueError(f"amp must be True, False, None, torch.bfloat16 or torch.float16; got {amp!r}")
+    return amp
+
+
+def _autocast(device: torch.device, dtype: torch.dtype | None):
+    if dtype is None:
+        return nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def _forward(model: nn.Module, loss_fn: Callable, x: torch.Tensor, y: torch.Tensor,
+             device: torch.device, dtype: torch.dtype | None) -> tuple[torch.Tensor, ...]:
+    """Move one batch to ``device``; return ``(y, logits (B, C), loss)``, autocast to ``dtype`` if any."""
+    x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+    with _autocast(device, dtype):
+        logits = model(x)
+        loss = loss_fn(logits, y)
+    return y, logits, loss
+
+
+class _Tally:
+    """Running sums over batches: the mean loss per example and the accuracy."""
+
+    def __init__(self) -> None:
+        self.total_loss, self.correct, self.count = 0.0, 0, 0
+
+    def add(self, y: torch.Tensor, logits: torch.Tensor, loss: torch.Tensor) -> None:
+        self.total_loss += loss.item() * len(y)
+        self.correct += (logits.argmax(dim=1) == y).sum().item()
+        self.count += len(y)
+
+    @property
+    def mean_loss(self) -> float:
+        return self.total_loss / self.count
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.count
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, batches: Iterable[Batch], loss_fn: Callable | None = None,
              device: torch.device | str | None = None,
@@ -167,21 +155,17 @@ def evaluate(model: nn.Module, batches: Iterable[Batch], loss_fn: Callable | Non
     """
     loss_fn = loss_fn or nn.functional.cross_entropy
     device = torch.device(device) if device is not None else next(model.parameters()).device
+    dtype = amp_dtype(device, amp)
     was_training = model.training
     model.eval()
-    total_loss, correct, count = 0.0, 0, 0
+    tally = _Tally()
     for x, y in batches:
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        with _autocast(device, amp_dtype(device, amp)):
-            logits = model(x)
-            loss = loss_fn(logits, y)
-        total_loss += loss.item() * len(y)
-        correct += (logits.argmax(dim=1) == y).sum().item()
-        count += len(y)
+        y, logits, loss = _forward(model, loss_fn, x, y, device, dtype)
+        tally.add(y, logits, loss)
     model.train(was_training)
-    if count == 0:
+    if tally.count == 0:
         raise ValueError("evaluate() got no batches")
-    return {"loss": total_loss / count, "acc": correct / count}
+    return {"loss": tally.mean_loss, "acc": tally.accuracy}
 
 
 class EarlyStopping:
@@ -330,25 +314,6 @@ def load_checkpoint(path: Path | str, map_location: torch.device | str | None = 
 # The loop
 # --------------------------------------------------------------------------------------------
 
-def amp_dtype(device: torch.device, amp: bool | torch.dtype | None) -> torch.dtype | None:
-    """The autocast type that ``amp`` asks for on ``device``: ``None`` means float32.
-
-    ``True`` chooses by capability (:func:`dlcourse.env.accelerator.mixed_precision_dtype`);
-    ``torch.bfloat16`` or ``torch.float16`` asks for that type; ``False`` or ``None`` for none.
-    """
-    if amp is None or amp is False:
-        return None
-    if amp is True:
-        return mixed_precision_dtype(device)
-    if amp not in (torch.bfloat16, torch.float16):
-        raise ValueError(f"amp must be True, False, None, torch.bfloat16 or torch.float16; got {amp!r}")
-    return amp
-
-
-def _autocast(device: torch.device, dtype: torch.dtype | None):
-    if dtype is None:
-        return nullcontext()
-    return torch.autocast(device_type=device.type, dtype=dtype)
 
 
 def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_batches: Iterable[Batch],
@@ -426,22 +391,17 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train_batches: Itera
     for epoch in bar:
         tic = time.perf_counter()
         model.train()
-        total_loss, correct, count = 0.0, 0, 0
+        tally = _Tally()
         for x, y in train_batches:
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            with _autocast(device, dtype):
-                logits = model(x)
-                loss = loss_fn(logits, y)
+            y, logits, loss = _forward(model, loss_fn, x, y, device, dtype)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
             scaler.update()
             if scheduler is not None and scheduler_step == "batch":
                 scheduler.step()
-            total_loss += loss.item() * len(y)
-            correct += (logits.argmax(dim=1) == y).sum().item()
-            count += len(y)
-        record = {"epoch": epoch, "train_loss": total_loss / count, "train_acc": correct / count,
+            tally.add(y, logits, loss)
+        record = {"epoch": epoch, "train_loss": tally.mean_loss, "train_acc": tally.accuracy,
                   "lr": optimizer.param_groups[0]["lr"]}
         if val_batches is not None:
             metrics = evaluate(model, val_batches, loss_fn, device, dtype)
