@@ -41,7 +41,8 @@ __all__ = ["PROFILE_ENV", "PROFILES", "TINY_LIMITS", "RunProfile", "Settings", "
 #: Environment variable that chooses the profile (``quick``, ``full`` or ``full-tiny``).
 PROFILE_ENV = "DLCOURSE_PROFILE"
 PROFILES = ("quick", "full", "full-tiny")
-#: In ``full-tiny``, a setting with one of these names is capped at this value.
+#: In ``full-tiny``, a setting named like one of these (``epochs``, or ending in ``_epochs``) is capped
+#: at this value.
 TINY_LIMITS = {"epochs": 1, "steps": 20, "examples": 512, "seeds": 1}
 
 
@@ -114,8 +115,10 @@ class RunProfile:
 
     def _value(self, name: str, quick: Any, full: Any) -> Any:
         value = full if self.full else quick
-        if self.tiny and name in TINY_LIMITS and isinstance(value, int):
-            value = min(value, TINY_LIMITS[name])
+        if self.tiny and isinstance(value, int):
+            for size, limit in TINY_LIMITS.items():
+                if name == size or name.endswith("_" + size):
+                    value = min(value, limit)
         return value
 
     def pick(self, quick: Any, full: Any) -> Any:
@@ -126,7 +129,7 @@ class RunProfile:
         """This lesson's settings: each keyword is a ``(quick, full)`` pair.
 
         Settings named like a key of :data:`TINY_LIMITS` (``epochs``, ``steps``, ``examples``,
-        ``seeds``) are capped in ``full-tiny``.
+        ``seeds``, or ending in ``_epochs``, ``_steps``, ...) are capped in ``full-tiny``.
         """
         for name, pair in choices.items():
             if not (isinstance(pair, tuple) and len(pair) == 2):
