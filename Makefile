@@ -74,7 +74,7 @@ lab: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python tools/sync_notebooks.py --check
+	$(BIN)/python -m tools.sync_notebooks --check
 
 # The slowest tests are listed at the end, so that a slow suite shows where its time goes.
 unit: data
@@ -105,10 +105,10 @@ test: $(STAMP)
 	@echo "Notebook run times: build/notebook-times.md"
 
 outputs: data
-	$(DETERMINISM) $(BIN)/python tools/refresh_outputs.py
+	$(DETERMINISM) $(BIN)/python -m tools.refresh_outputs
 
 sync: $(STAMP)
-	$(BIN)/python tools/sync_notebooks.py
+	$(BIN)/python -m tools.sync_notebooks
 
 lock:
 	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
@@ -123,10 +123,10 @@ clean:
 .PHONY: exercises grade
 # Regenerate exercises/ from their single source in solutions/ (nbgrader's preprocessors).
 exercises: $(STAMP)
-	$(BIN)/python tools/make_exercises.py
+	$(BIN)/python -m tools.make_exercises
 
 # Grade a folder of submissions: make grade ASSIGNMENT=00_warmup SUBMISSIONS=path/to/folder
 grade: $(STAMP)
 	@test -n "$(ASSIGNMENT)" -a -n "$(SUBMISSIONS)" || \
 		{ echo "usage: make grade ASSIGNMENT=00_warmup SUBMISSIONS=path/to/folder [GRADE_ARGS=...]"; exit 2; }
-	$(BIN)/python tools/grade.py "$(ASSIGNMENT)" "$(SUBMISSIONS)" $(GRADE_ARGS)
+	$(BIN)/python -m tools.grading "$(ASSIGNMENT)" "$(SUBMISSIONS)" $(GRADE_ARGS)

@@ -28,7 +28,7 @@ The policy (CONTRIBUTING.md, "Verifying outputs on any machine"):
 A failure names the cell, the number that moved, its line, by how much, and the allowance.
 
 Set ``DLCOURSE_DRIFT_LOG=path`` to append one JSON line per compared cell (measured or exact)
-with the largest drift seen (``ok`` under the cell's own rule): ``tools/drift_report.py`` turns
+with the largest drift seen (``ok`` under the cell's own rule): ``python -m tools.drift_report`` turns
 those lines into a table.
 """
 

@@ -14,7 +14,6 @@ Lessons can call ``check_figure(fig)`` on a figure; the summary line is checked 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -27,10 +26,9 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from dlcourse.env.plotting import COURSE_STYLE, check_figure, figure_problems, use_course_style  # noqa: E402
+from tools import notebook_meta  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-import notebook_meta  # noqa: E402
 
 #: Okabe & Ito (2008), "Color Universal Design": the eight colours, as published (sRGB hex).
 OKABE_ITO_PUBLISHED = {"#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00",

@@ -135,7 +135,8 @@ def test_each_part_imports_only_the_parts_below_it(module):
 
 
 def test_checks_stand_alone():
-    # tools/grade.py executes dlcourse/checks.py's source as a module of its own inside the kernel.
+    # The grader (tools/grading/execution.py) executes dlcourse/checks.py's source as a module of its
+    # own inside the kernel.
     assert not {name for name in imported_names(MODULES["dlcourse.checks"]) if name.startswith("dlcourse")}
 
 
@@ -152,3 +153,27 @@ def test_importing_the_packages_is_light():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
                             check=True)
     assert result.stdout.strip() == "[]"
+
+
+def _sys_path_edits(path: Path) -> list[int]:
+    """Lines of ``path`` that call ``sys.path.insert``/``append``/``extend`` (code, not strings)."""
+    return [node.lineno for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("insert", "append", "extend")
+            and ast.unparse(node.func.value) == "sys.path"]
+
+
+def test_tools_and_tests_need_no_sys_path_edits():
+    # tools/ is a package run as `python -m tools.…`; pytest puts the root on the path (pyproject.toml).
+    edits = {f"{path.relative_to(REPO)}:{line}" for folder in ("tools", "tests", "benchmarks")
+             for path in sorted((REPO / folder).rglob("*.py")) for line in _sys_path_edits(path)}
+    edits |= {f"conftest.py:{line}" for line in _sys_path_edits(REPO / "conftest.py")}
+    assert not edits, f"sys.path edits: {sorted(edits)}; import `tools.…` or `tests.…` instead"
+
+
+def test_tools_import_as_a_package_from_the_root():
+    modules = sorted(module_name(path) for path in (REPO / "tools").rglob("*.py")
+                     if path.name != "__main__.py")
+    result = subprocess.run([sys.executable, "-c", "import " + ", ".join(modules)], capture_output=True,
+                            text=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr

@@ -6,17 +6,16 @@ Parametrised over solutions/*.ipynb, so a new exercise is covered as soon as it 
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
+from tools import make_exercises
+from tools.grading.assignment import checking_blocks, is_autograded_test
 
-import make_exercises  # noqa: E402
-from grade import checking_blocks, is_autograded_test  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
+
 
 SOURCES = sorted((ROOT / "solutions").glob("*.ipynb"))
 REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)(.*?)### END \1", re.S)

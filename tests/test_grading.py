@@ -1,4 +1,4 @@
-"""The instructor's grader (tools/grade.py) on one submission of every kind, correct to hostile.
+"""The instructor's grader (tools/grading/) on one submission of every kind, correct to hostile.
 
 One grading run over a folder built by tests/grading/hostile.py (from the real exercise
 00_warmup), checked by the check_* helpers; it takes about a minute on two cores.
@@ -15,13 +15,12 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-sys.path.insert(0, str(ROOT / "tests" / "grading"))
+from tests.grading import hostile
+from tools.grading import cli, gradebook, restore
+from tools.make_exercises import release_notebook
 
-import grade  # noqa: E402
-import hostile  # noqa: E402
-from make_exercises import release_notebook  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
+
 
 CELL_TIMEOUT = 20  # the endless loop costs this much
 
@@ -38,10 +37,10 @@ def run_grader(tmp_path_factory):
     hostile.build(submissions)
     out = base / "graded"
     run = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "grade.py"), hostile.ASSIGNMENT, str(submissions),
+        [sys.executable, "-m", "tools.grading", hostile.ASSIGNMENT, str(submissions),
          "--out", str(out), "--cell-timeout", str(CELL_TIMEOUT), "--notebook-timeout", "120",
          "--max-output-bytes", "20000", "--jobs", "2"],
-        capture_output=True, text=True, timeout=600)
+        capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert run.returncode == 0, run.stdout + run.stderr
     return out, read_csv(out / "gradebook-latest.csv"), run.stdout
 
@@ -59,7 +58,7 @@ def check_gradebook_is_complete(graded):
     for student, row in rows.items():
         assert row["assignment"] == "00_warmup"
         assert row["max"] == "5"
-        assert row["status"] in grade.STATUSES, student
+        assert row["status"] in gradebook.STATUSES, student
         assert row["reason"], f"{student} has no stated reason"
         assert float(row["total"]) == autograded_total(row) + float(
             row["explain-constant-input"] or 0)
@@ -164,7 +163,7 @@ def test_rerun_keeps_earlier_gradebooks(tmp_path):
     (submissions / "essay.txt").write_text("not a notebook")
     out = tmp_path / "out"
     for _ in range(2):
-        assert grade.main([hostile.ASSIGNMENT, str(submissions), "--out", str(out)]) == 0
+        assert cli.main([hostile.ASSIGNMENT, str(submissions), "--out", str(out)]) == 0
     books = sorted(out.glob("gradebook-2*.csv"))
     assert len(books) == 2 and len(list((out / "runs").iterdir())) == 2
     assert (out / "gradebook-latest.csv").read_text() == books[-1].read_text()
@@ -178,6 +177,6 @@ def test_restore_of_the_exercise_gives_the_graded_template():
         source = nbformat.read(source_path, as_version=4)
         template = release_notebook(source, hidden_tests=True)
         release = release_notebook(source)
-        restored, notes = grade.restore(release, template, release, source_path.stem)
+        restored, notes = restore.restore(release, template, release, source_path.stem)
         assert notes == [], (source_path.name, notes)
         assert [c.source for c in restored.cells] == [c.source for c in template.cells]

@@ -8,16 +8,16 @@ import nbformat
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
+from tools import notebook_meta
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-import notebook_meta  # noqa: E402
 
 LESSONS = notebook_meta.course_notebooks(notebook_meta.LESSONS)
 WITH_OUTPUTS = notebook_meta.course_notebooks(*notebook_meta.WITH_OUTPUTS)
 
 
 def test_generated_cells_and_course_map_are_current():
-    result = subprocess.run([sys.executable, "tools/sync_notebooks.py", "--check"], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "tools.sync_notebooks", "--check"], cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
 
