@@ -1,6 +1,6 @@
 """Repository-wide pytest hooks: measured notebook outputs, and a per-notebook run-time table.
 
-``tests/nbval_measured.py`` extends nbval so that measured outputs (anything trained or fitted)
+``tests/notebooks/nbval_measured.py`` extends nbval so that measured outputs (anything trained or fitted)
 are compared within the tolerance their notebook states, and deterministic ones exactly.
 
 nbval turns each notebook cell into a test item; this adds up the cells' durations per
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-pytest_plugins = ["tests.nbval_measured"]
+pytest_plugins = ["tests.notebooks.nbval_measured"]
 
 _NOTEBOOK_SECONDS: dict[str, float] = defaultdict(float)
 _NOTEBOOK_FAILED: set[str] = set()

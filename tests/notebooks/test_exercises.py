@@ -14,7 +14,7 @@ import pytest
 from tools import make_exercises
 from tools.grading.assignment import checking_blocks, is_autograded_test
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 SOURCES = sorted((ROOT / "solutions").glob("*.ipynb"))

@@ -1,12 +1,9 @@
 """Lesson 03's learning-rate explorer and its gradient-descent loop, checked against closed forms."""
 
-import matplotlib
 import numpy as np
 import pytest
 
-matplotlib.use("Agg")
-
-from dlcourse.demos.learning_rate_explorer import SURFACES, LearningRateExplorer, descent_path  # noqa: E402
+from dlcourse.demos.learning_rate_explorer import SURFACES, LearningRateExplorer, descent_path
 
 
 def test_descent_path_matches_the_closed_form_on_a_bowl():

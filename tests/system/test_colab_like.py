@@ -43,7 +43,7 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 #: The lessons run after the setup notebook: one Part I lesson with the course's widgets.
 LESSONS = ["notebooks/00_setup.ipynb", "notebooks/02_neurons_and_activations.ipynb"]
 #: torch exactly as in the course's own environment (here the CPU build on the machine's disk):
@@ -151,7 +151,7 @@ def colab_venv(tmp_path_factory) -> Path:
     stub = Path(site) / "google" / "colab"
     stub.mkdir(parents=True)
     (stub / "__init__.py").write_text(
-        '"""Stand-in for Colab\'s google.colab (tests/test_colab_like.py): its presence in\n'
+        '"""Stand-in for Colab\'s google.colab (tests/system/test_colab_like.py): its presence in\n'
         'sys.modules is how the course\'s setup cell detects Colab."""\n')
     print(f"Colab-like environment built with {'uv' if uv else 'pip'} in "
           f"{time.perf_counter() - start:.1f} s")

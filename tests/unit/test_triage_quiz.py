@@ -1,11 +1,8 @@
 """Lesson 01's triage quiz: pick an answer as a learner would, check the feedback."""
 
-import matplotlib
 import pytest
 
-matplotlib.use("Agg")
-
-from dlcourse.demos.triage_quiz import APPROACHES, TRIAGE_QUESTIONS, TriageQuiz, triage_feedback  # noqa: E402
+from dlcourse.demos.triage_quiz import APPROACHES, TRIAGE_QUESTIONS, TriageQuiz, triage_feedback
 
 # The answers the course's issue fixes, typed in independently of the module's data.
 EXPECTED_ANSWERS = [

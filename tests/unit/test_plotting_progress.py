@@ -1,13 +1,10 @@
 """The course's plotting style and progress bars."""
 
-import matplotlib
+import matplotlib.pyplot as plt
 import pytest
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from dlcourse.env.plotting import OKABE_ITO, summary_line, use_course_style  # noqa: E402
-from dlcourse.env.progress import progress  # noqa: E402
+from dlcourse.env.plotting import OKABE_ITO, summary_line, use_course_style
+from dlcourse.env.progress import progress
 
 
 def test_course_style_uses_the_colour_blind_safe_palette():

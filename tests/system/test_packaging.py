@@ -7,7 +7,7 @@ import tomllib
 import yaml
 from packaging.requirements import Requirement
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 #: conda-forge names that differ from PyPI names.
 CONDA_TO_PYPI = {"pytorch": "torch"}
 

@@ -10,7 +10,7 @@ from IPython.core.inputtransformer2 import TransformerManager
 
 from tools import notebook_meta
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 LESSONS = notebook_meta.course_notebooks(notebook_meta.LESSONS)
 WITH_OUTPUTS = notebook_meta.course_notebooks(*notebook_meta.WITH_OUTPUTS)

@@ -1,12 +1,9 @@
 """Lesson 02's neuron explorer: move a slider as a learner would, check the callback's result."""
 
-import matplotlib
 import numpy as np
 import pytest
 
-matplotlib.use("Agg")
-
-from dlcourse.demos.neuron_explorer import NeuronExplorer  # noqa: E402
+from dlcourse.demos.neuron_explorer import NeuronExplorer
 
 
 def test_neuron_boundary_moves_when_the_bias_changes():

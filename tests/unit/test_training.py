@@ -215,9 +215,6 @@ def test_input_validation():
 
 
 def test_plot_history_draws_both_curves():
-    import matplotlib
-
-    matplotlib.use("Agg")
     history = History([{"epoch": 1, "train_loss": 1.0, "train_acc": 0.5, "val_loss": 1.2, "val_acc": 0.4},
                        {"epoch": 2, "train_loss": 0.5, "train_acc": 0.8, "val_loss": 0.9, "val_acc": 0.6}])
     fig = plot_history(history)

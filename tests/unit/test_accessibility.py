@@ -1,41 +1,28 @@
-"""Accessible output: a screen-reader user, a colour-blind learner and a text-only CI log get the point.
+"""Accessible figures: a colour-blind learner and a screen-reader user get the point of a picture.
 
 - The course style's colours are the Okabe-Ito palette (checked against the published hex values,
   typed in here) and its colour map is perceptually uniform.
-- Every committed notebook cell that shows a picture (an ``image/png`` output) also prints a
-  one-line text summary, ``Figure: ...`` (the format of ``dlcourse.env.plotting.summary_line``).
 - ``dlcourse.env.plotting.figure_problems`` finds figures without a title, axis labels or units, and
   every figure that dlcourse itself draws (the interactive demos' pictures) passes it.
 
-What this does not check: the titles and labels of figures drawn inside the notebooks' own cells
-(only the PNG is committed; re-running every notebook here would double the notebook tests).
-Lessons can call ``check_figure(fig)`` on a figure; the summary line is checked everywhere.
+Lessons can call ``check_figure(fig)`` on a figure. That every picture in a committed notebook
+comes with a text summary is checked in tests/notebooks/test_notebook_accessibility.py.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import matplotlib
-import nbformat
+import matplotlib.pyplot as plt
+import numpy as np
 import pytest
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from dlcourse.env.plotting import COURSE_STYLE, check_figure, figure_problems, use_course_style  # noqa: E402
-from tools import notebook_meta  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
+from dlcourse.env.plotting import COURSE_STYLE, check_figure, figure_problems, use_course_style
 
 #: Okabe & Ito (2008), "Color Universal Design": the eight colours, as published (sRGB hex).
 OKABE_ITO_PUBLISHED = {"#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00",
                        "#CC79A7"}
 #: matplotlib's perceptually uniform colour maps, readable with colour-vision deficiencies.
 UNIFORM_CMAPS = {"viridis", "cividis", "magma", "inferno", "plasma"}
-NOTEBOOKS = notebook_meta.course_notebooks(*notebook_meta.WITH_OUTPUTS)
 
 
 def test_course_style_cycles_through_the_okabe_ito_palette():
@@ -48,28 +35,6 @@ def test_course_style_cycles_through_the_okabe_ito_palette():
     drawn = [ax.plot([0, 1], [0, k])[0].get_color().upper() for k in range(len(colors))]
     plt.close(fig)
     assert drawn == colors, "use_course_style() did not apply the palette"
-
-
-def _summary_failures(path: Path) -> list[str]:
-    nb = nbformat.read(path, as_version=4)
-    failures = []
-    for index, cell in enumerate(nb.cells):
-        outputs = cell.get("outputs", [])
-        if not any("image/png" in out.get("data", {}) for out in outputs):
-            continue
-        text = "\n".join(out.get("text", "") + "\n" + out.get("data", {}).get("text/plain", "")
-                         for out in outputs)
-        if not any(line.lstrip().startswith("Figure: ") for line in text.splitlines()):
-            first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
-            failures.append(f"cell {index} ({first[:60]!r}) shows a picture without a "
-                            "'Figure: ...' line: print(summary_line(...)) after it")
-    return failures
-
-
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_every_picture_in_a_notebook_has_a_text_summary(path):
-    failures = _summary_failures(path)
-    assert not failures, f"{path.relative_to(ROOT)}:\n" + "\n".join(failures)
 
 
 def _good_figure() -> Figure:

@@ -199,9 +199,6 @@ def test_train_gan_snapshots_in_eval_mode_and_restores_training_mode():
 
 
 def test_plot_ring_snapshots_reports_coverage_per_snapshot():
-    import matplotlib
-
-    matplotlib.use("Agg")
     c = ring_centres(8)
     run = train_gan(lambda real, z: (0.0, 0.0), torch.nn.Identity(), lambda n: torch.zeros(n, 2),
                     steps=1, latent_dim=2, snapshot_at=[0], progress_bar=False)

@@ -1,7 +1,7 @@
 """The notebook harness catches a stale output and tolerates what honestly varies.
 
 A tiny notebook is executed once to record its outputs (as `make outputs` does), then checked by
-strict nbval with the course's sanitize file and tests/nbval_measured.py, as `make test` does:
+strict nbval with the course's sanitize file and tests/notebooks/nbval_measured.py, as `make test` does:
 - re-running it passes although its timings and progress bar differ from run to run;
 - changing one printed number in a committed output makes the check fail;
 - the same holds for the real lesson 00_setup;
@@ -21,8 +21,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-ROOT = Path(__file__).resolve().parent.parent
-SANITIZE = ROOT / "tests" / "nbval-sanitize.cfg"
+ROOT = Path(__file__).resolve().parents[2]
+SANITIZE = ROOT / "tests" / "notebooks" / "nbval-sanitize.cfg"
 
 VARYING = [
     "import time\nstart = time.perf_counter()\ntime.sleep(0.01 + (time.time_ns() % 7) / 1000)\n"
@@ -37,7 +37,7 @@ def nbval(path: Path, **env: str) -> subprocess.CompletedProcess:
     """Strict nbval with the course's sanitize file and measured-output plugin, outside the repo."""
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist",
-         "-p", "tests.nbval_measured", "--nbval", "--nbval-current-env",
+         "-p", "tests.notebooks.nbval_measured", "--nbval", "--nbval-current-env",
          "--nbval-sanitize-with", str(SANITIZE), str(path), "-q", "-rf", "--rootdir", str(path.parent)],
         capture_output=True, text=True, timeout=300, cwd=path.parent,
         env={**os.environ, "PYTHONPATH": str(ROOT), **env})
@@ -161,7 +161,7 @@ def test_a_measured_cell_fails_beyond_its_own_tolerance(toy, tmp_path):
 
 
 def test_the_comparison_rules():
-    from tests.nbval_measured import DEFAULT_TOLERANCE, compare_text
+    from tests.notebooks.nbval_measured import DEFAULT_TOLERANCE, compare_text
 
     same_words = compare_text("acc 0.748 | loss  1.210\n", "acc 0.751 | loss 1.214\n", DEFAULT_TOLERANCE)
     assert same_words.ok and same_words.text == "acc 0.748 | loss  1.210\n"

@@ -9,9 +9,9 @@ Every decimal number and every percentage that a Markdown cell writes must be on
   outputs must then print it, or the reason it is not a result of any run (a setting the code
   uses, a citation, a definition).
 
-Committed outputs are themselves compared with every new run (strict nbval, tests/nbval_measured.py),
-so a prose number that passes here is tied to the run under test; when a refresh moves a result,
-this test names the sentences to update.
+Committed outputs are themselves compared with every new run (strict nbval,
+tests/notebooks/nbval_measured.py), so a prose number that passes here is tied to the run under
+test; when a refresh moves a result, this test names the sentences to update.
 """
 
 import re
@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "solutions").glob("*.ipynb"))
 
 # A decimal number, or a whole number directly followed by a percent sign.
