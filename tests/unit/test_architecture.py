@@ -177,3 +177,12 @@ def test_tools_and_tests_need_no_sys_path_edits():
 def test_tools_import_as_a_package_from_the_root(module):
     # With the root on sys.path, as `python -m tools.…` run from the root has it (and pytest here).
     importlib.import_module(module)
+
+
+def test_every_pytest_raises_checks_its_message():
+    # A test fails when an error message stops saying what to do (CONTRIBUTING.md, "The tests").
+    bare = [f"{path.relative_to(REPO)}:{node.lineno}" for path in sorted((REPO / "tests").rglob("*.py"))
+            for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+            if isinstance(node, ast.Call) and ast.unparse(node.func) == "pytest.raises"
+            and not any(keyword.arg == "match" for keyword in node.keywords)]
+    assert not bare, f"pytest.raises without match=: {bare}"

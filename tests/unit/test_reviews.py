@@ -112,7 +112,7 @@ def test_download_is_verified_and_atomic(tmp_path):
         download_verified(source.as_uri(), target, "f" * 64)
     assert not target.exists() and list(target.parent.iterdir()) == []  # no partial file left
     assert download_verified(source.as_uri(), target, good).read_bytes() == b"published bytes"
-    with pytest.raises(DataNotFoundError):
+    with pytest.raises(DataNotFoundError, match="Could not download .*nowhere.bin.*offline"):
         download_verified((tmp_path / "nowhere.bin").as_uri(), tmp_path / "x.bin", good)
 
 

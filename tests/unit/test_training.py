@@ -70,10 +70,10 @@ def test_resume_after_interruption_equals_an_uninterrupted_run(data, kind, tmp_p
 
     def disconnect_after_3(history, model):
         if len(history) == 3:
-            raise Interrupted
+            raise Interrupted("the connection dropped after epoch 3")
 
     model, opt, sched = make()
-    with pytest.raises(Interrupted):
+    with pytest.raises(Interrupted, match="dropped after epoch 3"):
         fit(model, opt, train, val, epochs=5, scheduler=sched, checkpoint=ckpt,
             callbacks=[disconnect_after_3], verbose=False, progress_bar=False)
     # a fresh kernel: new objects, other initial weights, generators in another state

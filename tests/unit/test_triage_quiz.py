@@ -50,7 +50,7 @@ def test_quiz_feedback_for_a_wrong_choice_is_specific_and_recovers():
 def test_quiz_rejects_unknown_choices_and_questions():
     with pytest.raises(ValueError, match="must be one of"):
         triage_feedback(0, "Astrology")
-    with pytest.raises(IndexError):
+    with pytest.raises(IndexError, match="question must be between 0 and 4, got 5"):
         triage_feedback(5, None)
 
 
