@@ -38,13 +38,14 @@ NOTEBOOK_ENV := $(DETERMINISM) $(NUMERICS_$(NUMERICS))
 TRAINING_NOTEBOOKS := $(wildcard notebooks/0[789]_*.ipynb notebooks/1[0-9]*.ipynb \
 	solutions/0[789]_*.ipynb solutions/1[0-9]_*.ipynb)
 
-.PHONY: lab test setup data outputs sync lint unit notebooks notebooks-elsewhere notebooks-training lock clean help \
-	gpu-check
+.PHONY: lab test setup data outputs sync lint unit notebook-tests system notebooks notebooks-elsewhere \
+	notebooks-training lock clean help gpu-check
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make lab       set up (first time) and open the course in JupyterLab"
 	@echo "make test      set up (first time) and run every test"
+	@echo "make unit      the fast unit tests only (tests/unit): the maintainer's quick loop"
 	@echo "make notebooks NUMERICS=sse  check committed outputs as another CPU computes (avx2, sse, threads2)"
 	@echo "make outputs   re-execute lessons and solutions, refresh committed outputs and the course map"
 	@echo "make sync      regenerate badges, setup cells and README's course map"
@@ -75,15 +76,25 @@ lab: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python tools/sync_notebooks.py --check
+	$(BIN)/python -m tools.sync_notebooks --check
 
-# The slowest tests are listed at the end, so that a slow suite shows where its time goes.
+# The tests, in three parts (CONTRIBUTING.md, "The tests"). The slowest tests are listed at the
+# end, so that a slow suite shows where its time goes.
+# Fast unit tests of dlcourse and tools: the maintainer's quick loop.
 unit: data
-	$(PYTEST) -n 2 --durations=12 tests
+	$(PYTEST) -n 2 --durations=12 tests/unit
+
+# Tests that execute or inspect the notebooks (nbval harness, conventions, prose numbers, exercises).
+notebook-tests: data
+	$(PYTEST) -n 2 --durations=12 tests/notebooks
+
+# The course as people run it: browser, `make lab`, a Colab-like install, grading end to end.
+system: data
+	$(PYTEST) -n 2 --durations=12 tests/system
 
 # Strict nbval for committed outputs (lessons and solutions), lax for generated exercises.
-# Measured cells are compared within the tolerance their notebook states (tests/nbval_measured.py).
-STRICT_NBVAL = $(NOTEBOOK_ENV) $(PYTEST) --nbval --nbval-sanitize-with tests/nbval-sanitize.cfg $(NBVAL)
+# Measured cells are compared within the tolerance their notebook states (tests/notebooks/nbval_measured.py).
+STRICT_NBVAL = $(NOTEBOOK_ENV) $(PYTEST) --nbval --nbval-sanitize-with tests/notebooks/nbval-sanitize.cfg $(NBVAL)
 notebooks: data
 	$(STRICT_NBVAL) notebooks $(wildcard solutions/*.ipynb)
 	$(if $(wildcard exercises/*.ipynb),$(NOTEBOOK_ENV) $(PYTEST) --nbval-lax $(NBVAL) exercises)
@@ -102,20 +113,20 @@ notebooks-training: data
 
 test: $(STAMP)
 	rm -f build/notebook-times.md
-	$(MAKE) --no-print-directory lint unit notebooks notebooks-elsewhere
+	$(MAKE) --no-print-directory lint unit notebook-tests system notebooks notebooks-elsewhere
 	@echo "Notebook run times: build/notebook-times.md"
 
 outputs: data
-	$(DETERMINISM) $(BIN)/python tools/refresh_outputs.py
+	$(DETERMINISM) $(BIN)/python -m tools.refresh_outputs
 
 sync: $(STAMP)
-	$(BIN)/python tools/sync_notebooks.py
+	$(BIN)/python -m tools.sync_notebooks
 
 # The one script for a GPU machine (about 8 minutes on one data-centre GPU): the doctor's report,
 # every lesson executed in the full run profile with its claims checked (committed outputs are not
 # touched), the benchmark's CUDA rows; the report goes to benchmarks/results/gpu.md.
 gpu-check: data
-	$(BIN)/python tools/gpu_check.py --out benchmarks/results/gpu.md
+	$(BIN)/python -m tools.gpu_check --out benchmarks/results/gpu.md
 
 lock:
 	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
@@ -130,10 +141,10 @@ clean:
 .PHONY: exercises grade
 # Regenerate exercises/ from their single source in solutions/ (nbgrader's preprocessors).
 exercises: $(STAMP)
-	$(BIN)/python tools/make_exercises.py
+	$(BIN)/python -m tools.make_exercises
 
 # Grade a folder of submissions: make grade ASSIGNMENT=00_warmup SUBMISSIONS=path/to/folder
 grade: $(STAMP)
 	@test -n "$(ASSIGNMENT)" -a -n "$(SUBMISSIONS)" || \
 		{ echo "usage: make grade ASSIGNMENT=00_warmup SUBMISSIONS=path/to/folder [GRADE_ARGS=...]"; exit 2; }
-	$(BIN)/python tools/grade.py "$(ASSIGNMENT)" "$(SUBMISSIONS)" $(GRADE_ARGS)
+	$(BIN)/python -m tools.grading "$(ASSIGNMENT)" "$(SUBMISSIONS)" $(GRADE_ARGS)

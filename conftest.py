@@ -1,7 +1,7 @@
 """Repository-wide pytest hooks: measured notebook outputs, a per-notebook run-time table, and
 ``serve``, a local HTTP server that stands in for a download site or the package registry.
 
-``tests/nbval_measured.py`` extends nbval so that measured outputs (anything trained or fitted)
+``tests/notebooks/nbval_measured.py`` extends nbval so that measured outputs (anything trained or fitted)
 are compared within the tolerance their notebook states, and deterministic ones exactly.
 
 nbval turns each notebook cell into a test item; this adds up the cells' durations per
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.nbval_measured"]
+pytest_plugins = ["tests.notebooks.nbval_measured"]
 
 _NOTEBOOK_SECONDS: dict[str, float] = defaultdict(float)
 _NOTEBOOK_FAILED: set[str] = set()

@@ -19,7 +19,7 @@ What a block does when it ends:
   and swallows the error, so an untouched exercise notebook runs top to bottom. In *grading mode*
   the same block fails instead.
 
-Grading mode is switched on only by the grader (``tools/grade.py``): right before each graded
+Grading mode is switched on only by the grader (``tools/grading/``): right before each graded
 test cell it runs a fresh copy of this module's source, with a random token, in place of the
 imported module. A learner's earlier cells therefore cannot turn grading mode off, nor keep a
 monkeypatched ``checking``: the test cell gets a pristine copy. The pristine copy publishes one

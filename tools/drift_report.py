@@ -2,13 +2,13 @@
 
 Usage:
     DLCOURSE_DRIFT_LOG=build/drift/avx2.jsonl make notebooks NUMERICS=avx2
-    python tools/drift_report.py build/drift/*.jsonl            # a Markdown table per log
+    python -m tools.drift_report build/drift/*.jsonl            # a Markdown table per log
 
-Each log line is one compared cell, written by ``tests/nbval_measured.py``. The table lists, per
-notebook, the largest absolute drift of any number, the cell and number it came from, and the
-cells that failed (beyond their tolerance, or with changed words). Use it to choose a tolerance:
-a measured cell's tolerance should sit well above the drift seen across configurations, and well
-below the change that a real regression makes.
+Each log line is one compared cell, written by ``tests/notebooks/nbval_measured.py``. The table
+lists, per notebook, the largest absolute drift of any number, the cell and number it came from,
+and the cells that failed (beyond their tolerance, or with changed words). Use it to choose a
+tolerance: a measured cell's tolerance should sit well above the drift seen across
+configurations, and well below the change that a real regression makes.
 """
 
 from __future__ import annotations

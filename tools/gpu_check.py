@@ -17,8 +17,8 @@ lessons that read the profile execute every branch of the full profile on the CP
 sizes, with claim cells skipped (at tiny sizes they assert nothing meaningful).
 
 Usage:
-    python tools/gpu_check.py                         # the whole check, report to benchmarks/results/gpu.md
-    python tools/gpu_check.py --profile full-tiny --lessons-reading-profile --no-benchmark --out build/tiny.md
+    python -m tools.gpu_check                         # the whole check, report to benchmarks/results/gpu.md
+    python -m tools.gpu_check --profile full-tiny --lessons-reading-profile --no-benchmark --out build/tiny.md
 """
 
 from __future__ import annotations

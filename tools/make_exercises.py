@@ -1,9 +1,9 @@
 """Generate the student notebooks in exercises/ from their single source in solutions/.
 
 Usage:
-    python tools/make_exercises.py            # (re)write exercises/ from every solutions/*.ipynb
-    python tools/make_exercises.py --check    # only report; exit 1 if exercises/ is out of date
-    python tools/make_exercises.py --out DIR  # write somewhere else (the tests compare with it)
+    python -m tools.make_exercises            # (re)write exercises/ from every solutions/*.ipynb
+    python -m tools.make_exercises --check    # only report; exit 1 if exercises/ is out of date
+    python -m tools.make_exercises --out DIR  # write somewhere else (the tests compare with it)
 
 nbgrader's own preprocessors do the work, used as a library (no nbgrader database, no course
 directory), in the order of ``nbgrader generate_assignment``:
@@ -15,7 +15,7 @@ so solution code between ``### BEGIN SOLUTION`` / ``### END SOLUTION`` becomes t
 ``# YOUR CODE HERE / raise NotImplementedError()``, written answers become ``YOUR ANSWER HERE``,
 hidden tests between ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS`` are removed, outputs
 are cleared, locked cells are made read-only, and every graded cell gets its nbgrader checksum.
-The grader (tools/grade.py) builds the same notebook *with* the hidden tests from
+The grader (tools/grading/) builds the same notebook *with* the hidden tests from
 :func:`release_notebook` and never writes it to disk.
 """
 
@@ -38,8 +38,7 @@ from nbgrader.preprocessors import (
     LockCells,
 )
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from notebook_meta import EXERCISES, ROOT, SOLUTIONS, badge_markdown  # noqa: E402
+from tools.notebook_meta import EXERCISES, ROOT, SOLUTIONS, badge_markdown
 
 
 def _run(nb: nbformat.NotebookNode, preprocessors: list) -> nbformat.NotebookNode:

@@ -1,8 +1,8 @@
 """Re-execute notebooks and refresh their committed outputs, deterministically.
 
 Usage:
-    python tools/refresh_outputs.py                      # every lesson and solution notebook
-    python tools/refresh_outputs.py notebooks/02_*.ipynb # just these
+    python -m tools.refresh_outputs                      # every lesson and solution notebook
+    python -m tools.refresh_outputs notebooks/02_*.ipynb # just these
 
 Each notebook runs top to bottom in a fresh kernel of this environment, with the environment
 that ``make`` exports (fixed hash seed and thread counts; every notebook also calls
@@ -21,7 +21,8 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
-from notebook_meta import ROOT, WITH_OUTPUTS, course_notebooks
+
+from tools.notebook_meta import ROOT, WITH_OUTPUTS, course_notebooks
 
 CELL_TIMEOUT_S = 600
 
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         for path, seconds in pool.map(execute, paths):
             print(f"{seconds:7.1f} s  {path.relative_to(ROOT)}", flush=True)
-    import sync_notebooks
+    from tools import sync_notebooks
 
     return sync_notebooks.main([])
 

@@ -1,8 +1,8 @@
 """Write the generated parts of the course: each notebook's badge and setup cell, and README's map.
 
 Usage:
-    python tools/sync_notebooks.py          # rewrite what is out of date
-    python tools/sync_notebooks.py --check  # only report; exit 1 if anything is out of date
+    python -m tools.sync_notebooks          # rewrite what is out of date
+    python -m tools.sync_notebooks --check  # only report; exit 1 if anything is out of date
 
 Every lesson and solution notebook starts with two generated cells: a markdown cell with the
 "Open in Colab" badge, and the setup code cell. README.md's course map, between the markers
@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 
 import nbformat
-from notebook_meta import (
+
+from tools.notebook_meta import (
     EXERCISES,
     LESSONS,
     ROOT,

@@ -1,0 +1,96 @@
+"""Every notebook follows the course's conventions, and the generated parts are current."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from IPython.core.inputtransformer2 import TransformerManager
+
+from tools import notebook_meta
+
+ROOT = Path(__file__).resolve().parents[2]
+
+LESSONS = notebook_meta.course_notebooks(notebook_meta.LESSONS)
+WITH_OUTPUTS = notebook_meta.course_notebooks(*notebook_meta.WITH_OUTPUTS)
+
+
+def test_generated_cells_and_course_map_are_current():
+    result = subprocess.run([sys.executable, "-m", "tools.sync_notebooks", "--check"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_badges_and_setup_cell_follow_the_one_configured_url(monkeypatch):
+    monkeypatch.setattr(notebook_meta, "repository_url", lambda: "https://github.com/someone/elsewhere")
+    nb = ROOT / "notebooks" / "00_setup.ipynb"
+    assert notebook_meta.badge_markdown(nb).endswith(
+        "(https://colab.research.google.com/github/someone/elsewhere/blob/main/notebooks/00_setup.ipynb)")
+    assert '"https://github.com/someone/elsewhere"' in notebook_meta.setup_cell_source()
+
+
+def test_setup_cell_does_nothing_outside_colab():
+    python = TransformerManager().transform_cell(notebook_meta.setup_cell_source())
+    calls = []
+    namespace = {"get_ipython": lambda: type("Shell", (), {"system": calls.append,
+                                                             "run_line_magic": lambda *a: calls.append(a)})()}
+    saved = dict(sys.modules)
+    exec(compile(python, "setup-cell", "exec"), namespace)
+    assert calls == [] and "google.colab" not in sys.modules and sys.modules.keys() == saved.keys()
+
+
+@pytest.mark.parametrize("path", WITH_OUTPUTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_title_cell(path):
+    nb = nbformat.read(path, as_version=4)
+    title_cell = nb.cells[2]
+    assert title_cell.cell_type == "markdown"
+    first_line = title_cell.source.splitlines()[0]
+    assert first_line.startswith(f"# {path.name[:2]} · "), f"title should read '# {path.name[:2]} · ...'"
+    assert "run time" in title_cell.source.lower(), "state the expected run time in the title cell"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_lessons_seed_and_end_with_a_summary(path):
+    nb = nbformat.read(path, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "seed_everything(" in code, "lessons start with seed_everything() so outputs are reproducible"
+    last = nb.cells[-1]
+    assert last.cell_type == "markdown" and "summary" in last.source.lower()
+
+
+@pytest.mark.parametrize("path", WITH_OUTPUTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_committed_outputs_have_no_errors_and_were_executed_in_order(path):
+    nb = nbformat.read(path, as_version=4)
+    counts = [c.execution_count for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+    assert None not in counts, "run `make outputs`: some code cells were never executed"
+    assert counts == sorted(counts), "outputs come from an out-of-order run: run `make outputs`"
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            assert out.output_type != "error", f"committed error output: {out.get('ename')}"
+    assert "cpu_runtime_s" in nb.metadata.get("dlcourse", {}), "run `make outputs` to measure its run time"
+
+
+@pytest.mark.parametrize("path", WITH_OUTPUTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_claim_cells_assert_and_stay_out_of_the_way(path):
+    """A claim cell checks what the prose says about a result (CONTRIBUTING.md): it asserts, prints
+    nothing, and is collapsed in JupyterLab and left out of the rendered page."""
+    nb = nbformat.read(path, as_version=4)
+    for index, cell in enumerate(nb.cells):
+        if "claim" in cell.metadata.get("tags", []):
+            assert "assert " in cell.source, f"claim cell {index} asserts nothing"
+            assert not cell.get("outputs"), f"claim cell {index} should print nothing"
+            assert cell.metadata.get("jupyter", {}).get("source_hidden") is True, f"cell {index}: collapse it"
+            assert "remove-input" in cell.metadata["tags"], f"claim cell {index}: tag it remove-input"
+
+
+@pytest.mark.parametrize("path", WITH_OUTPUTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_tolerances_are_well_formed(path):
+    """A measured cell's tolerance names only known keys, with non-negative numbers."""
+    nb = nbformat.read(path, as_version=4)
+    cells = [nb] + [c for c in nb.cells if c.cell_type == "code"]
+    for cell in cells:
+        tolerance = cell.metadata.get("dlcourse", {}).get("tolerance")
+        if tolerance is not None:
+            assert set(tolerance) <= {"abs", "rel", "int_abs"}, tolerance
+            assert all(isinstance(v, int | float) and v >= 0 for v in tolerance.values()), tolerance

@@ -1,0 +1,127 @@
+"""Submissions in, gradebook out: finding the submissions, the CSV gradebook, per-student feedback.
+
+Every run writes a new ``runs/<time>/`` folder and a new ``gradebook-<time>.csv``, and copies the
+latter to ``gradebook-latest.csv``: an earlier gradebook is never overwritten. A run folder holds
+``feedback/<student>.md`` (for the student), ``graded/<student>.ipynb`` (the executed notebook,
+for the instructor), ``written-answers.md`` (for a person to grade) and ``work/`` (one log per
+submission).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import nbformat
+
+from tools.grading.assignment import questions
+
+STATUSES = ("graded", "timeout", "crashed", "invalid", "error")
+
+
+def find_submissions(folder: Path, assignment: str) -> list[tuple[str, Path]]:
+    """Return (student, path) for each entry of ``folder``, sorted by student."""
+    found = []
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            notebooks = sorted(entry.glob("*.ipynb"))
+            named = entry / f"{assignment}.ipynb"
+            found.append((entry.name, named if named.exists() else
+                          (notebooks[0] if len(notebooks) == 1 else entry)))
+        else:
+            found.append((entry.stem if entry.suffix == ".ipynb" else entry.name, entry))
+    return found
+
+
+def safe_name(student: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.@-]+", "_", student)[:100] or "_"
+
+
+def feedback_markdown(student: str, assignment: str, result: dict) -> str:
+    qs = result["questions"]
+    auto_total = sum(v for v in result["points"].values() if v is not None)
+    lines = [f"# Feedback: {assignment}", "", f"**Student:** {student}  ",
+             f"**Score so far:** {auto_total:g} of {sum(q['points'] for q in qs):g} points  ",
+             f"**Status:** {result['status']}", ""]
+    if result["reasons"]:
+        lines += ["**Notes from the grader:**", ""] + [f"- {r}" for r in result["reasons"]] + [""]
+    lines += ["| question | points | feedback |", "|---|---:|---|"]
+    for q in qs:
+        got = result["points"].get(q["id"])
+        shown = "to be graded" if got is None else f"{got:g}"
+        message = str(result["messages"].get(q["id"], "")).replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| {q['id']} | {shown} / {q['points']:g} | {message} |")
+    lines += ["", "Visible checks are in your notebook; hidden tests are run by the grader only."]
+    return "\n".join(lines) + "\n"
+
+
+def new_run_dir(out: Path) -> Path:
+    """Create and return a new ``runs/<time>/`` folder in ``out`` (never an existing one)."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    run_dir = out / "runs" / stamp
+    n = 1
+    while run_dir.exists() or (out / f"gradebook-{run_dir.name}.csv").exists():
+        n += 1
+        run_dir = out / "runs" / f"{stamp}-{n}"
+    (run_dir / "work").mkdir(parents=True)
+    (run_dir / "feedback").mkdir()
+    (run_dir / "graded").mkdir()
+    return run_dir
+
+
+def write_gradebook(entries: list[tuple[str, Path]], results: dict[str, dict], source: Path,
+                    assignment: str, run_dir: Path, out: Path) -> Path:
+    """Write the gradebook, the feedback and the graded notebooks of one run; return the CSV."""
+    template = nbformat.read(source, as_version=4)
+    qs = questions(template)
+    columns = ["student", "assignment"] + [q["id"] for q in qs] + ["total", "max", "status",
+                                                                   "reason"]
+    rows = []
+    for student, _ in entries:
+        result = results[student]
+        result.setdefault("questions", qs)
+        result.setdefault("points", {q["id"]: 0.0 for q in qs})
+        result.setdefault("messages", {})
+        points = result["points"]
+        total = sum(v for v in points.values() if v is not None)
+        manual = [q["id"] for q in qs if points.get(q["id"]) is None]
+        reasons = list(result.get("reasons", []))
+        if manual:
+            reasons.append(f"to be graded by a person: {', '.join(manual)}")
+        row = {"student": student, "assignment": assignment, "total": f"{total:g}",
+               "max": f"{sum(q['points'] for q in qs):g}", "status": result["status"],
+               "reason": "; ".join(reasons) or "all questions graded"}
+        for q in qs:
+            value = points.get(q["id"])
+            row[q["id"]] = "" if value is None else f"{value:g}"
+        rows.append(row)
+        name = safe_name(student)
+        (run_dir / "feedback" / f"{name}.md").write_text(
+            feedback_markdown(student, assignment, result))
+        if "graded_notebook" in result:
+            (run_dir / "graded" / f"{name}.ipynb").write_text(result["graded_notebook"])
+        if result.get("answers"):
+            with open(run_dir / "written-answers.md", "a") as f:
+                for grade_id, text in result["answers"].items():
+                    f.write(f"## {student} · {grade_id}\n\n{text}\n\n")
+        print(f"  {student:24} {row['total']:>5} / {row['max']:<4} {result['status']:8} "
+              f"{result.get('seconds', 0):5.1f} s  {row['reason'][:100]}")
+
+    def write_csv(path: Path) -> None:
+        with open(path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+
+    write_csv(run_dir / "gradebook.csv")
+    gradebook = out / f"gradebook-{run_dir.name}.csv"
+    write_csv(gradebook)
+    shutil.copyfile(gradebook, out / "gradebook-latest.csv")
+    (out / "LATEST").write_text(f"runs/{run_dir.name}\n")
+    print(f"gradebook: {gradebook}\nfeedback:  {run_dir / 'feedback'}")
+    return gradebook
