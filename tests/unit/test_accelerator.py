@@ -77,3 +77,148 @@ def test_tf32_switch_round_trips():
         assert not acc.tf32_enabled() and not torch.backends.cudnn.allow_tf32
     finally:
         acc.set_tf32(before)
+
+
+def test_format_mib():
+    assert acc.format_mib(12.5) == "12.50 MiB"
+    assert acc.format_mib(None) == "n/a (no CUDA GPU)"
+
+
+# --- activation memory, counted by hand ----------------------------------------------------------
+
+def _mlp_loss(batch, n_in=20, hidden=30, classes=5):
+    torch.manual_seed(0)
+    nn = torch.nn
+    model = nn.Sequential(nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, classes))
+    x, y = torch.randn(batch, n_in), torch.randint(0, classes, (batch,))
+    return model, lambda: torch.nn.functional.cross_entropy(model(x), y)
+
+
+@pytest.mark.parametrize("batch", [1, 7, 64])
+def test_saved_tensor_memory_matches_a_hand_count_of_the_activations(batch):
+    model, loss = _mlp_loss(batch)
+    with acc.SavedTensorMemory(exclude=model.parameters()) as saved:
+        loss()
+    # the input (B, 20) for the first layer's weight gradient; the ReLU's output (B, 30), which is
+    # also the second layer's input, counted once; log-softmax's output (B, 5); the int64 targets
+    # (B,); the loss's total weight, one float32
+    assert saved.nbytes == 4 * batch * (20 + 30 + 5) + 8 * batch + 4
+    assert saved.count == 5
+    assert saved.mib == pytest.approx(saved.nbytes / 2**20)
+
+
+def test_saved_tensor_memory_counts_parameters_unless_excluded_and_nothing_without_a_graph():
+    model, loss = _mlp_loss(4)
+    with acc.SavedTensorMemory() as with_params:
+        loss()
+    # the second layer saves its weight (5, 30) for the input's gradient
+    assert with_params.nbytes == 4 * 4 * (20 + 30 + 5) + 8 * 4 + 4 + 4 * 5 * 30
+    with torch.no_grad(), acc.SavedTensorMemory() as inference:
+        loss()
+    assert inference.nbytes == 0 and inference.count == 0
+
+
+def test_saved_tensor_memory_counts_a_shared_storage_once():
+    x = torch.ones(10, 10, requires_grad=True)
+    base = torch.sigmoid(x)                       # not counted: outside the block
+    with acc.SavedTensorMemory() as saved:
+        (base[:5] * base[5:]).sum()               # two views of one storage, each saved by mul
+    assert saved.count == 1 and saved.nbytes == 4 * 100
+
+
+def test_a_memory_limit_raises_the_gpus_error_at_the_save_that_goes_past_it():
+    model, loss = _mlp_loss(1000)   # the input alone is 80,000 bytes
+    message = r"pretend GPU with 0\.05 MiB free .*Use a smaller batch"
+    with pytest.raises(torch.OutOfMemoryError, match=message) as err:
+        with acc.SavedTensorMemory(limit_mib=0.05):
+            loss()
+    assert acc.is_out_of_memory(err.value)
+    with acc.SavedTensorMemory(model.parameters(), limit_mib=1.0) as saved:   # 4 * 1000 * 55 + 8004 bytes fit
+        loss()
+    assert saved.nbytes == 228_004
+    with pytest.raises(ValueError, match="limit_mib must be positive"):
+        acc.SavedTensorMemory(limit_mib=0)
+
+
+# --- halving the batch on an out-of-memory error ------------------------------------------------
+
+def _step_fitting(largest, log):
+    def step(batch_size):
+        log.append(batch_size)
+        if batch_size > largest:
+            raise torch.OutOfMemoryError(f"CUDA out of memory. Tried to allocate {batch_size} MiB")
+    return step
+
+
+def test_fit_batch_size_halves_until_the_step_fits_and_frees_the_cache_between_tries(fake_cuda, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: fake_cuda.append(("empty",)))
+    ran = []
+    size, tries = acc.fit_batch_size(_step_fitting(300, ran), 1024, CUDA)
+    assert size == 256 and ran == [1024, 512, 256]
+    assert tries == [(1024, "CUDA out of memory. Tried to allocate 1024 MiB"),
+                     (512, "CUDA out of memory. Tried to allocate 512 MiB"), (256, "ok")]
+    assert fake_cuda == [("empty",), ("empty",)]
+
+
+def test_fit_batch_size_on_a_cpu_and_with_a_pretend_card():
+    assert acc.fit_batch_size(_step_fitting(64, []), 64, CPU) == (64, [(64, "ok")])
+    model, _ = _mlp_loss(1)
+
+    def step(batch_size):
+        with acc.SavedTensorMemory(exclude=model.parameters(), limit_mib=0.5):
+            model(torch.randn(batch_size, 20)).sum().backward()
+    # saved per example: the input (20) and the ReLU's output (30), float32: 200 bytes
+    assert acc.fit_batch_size(step, 8192, CPU)[0] == 2048   # 409,600 bytes < 0.5 MiB < 819,200
+
+
+def test_fit_batch_size_gives_up_below_the_minimum_and_reraises_other_errors():
+    ran = []
+    with pytest.raises(torch.OutOfMemoryError, match="even batch size 4 does not fit: CUDA out of memory"):
+        acc.fit_batch_size(_step_fitting(2, ran), 16, CPU, min_batch_size=3)
+    assert ran == [16, 8, 4]
+
+    def broken(batch_size):
+        ran.append(batch_size)
+        raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
+    ran.clear()
+    with pytest.raises(RuntimeError, match="shapes cannot be multiplied"):
+        acc.fit_batch_size(broken, 16, CPU)
+    assert ran == [16]
+    with pytest.raises(ValueError, match="min_batch_size <= batch_size"):
+        acc.fit_batch_size(broken, 4, CPU, min_batch_size=8)
+
+
+# --- pinned memory, TF32, torch.compile ------------------------------------------------------------
+
+def test_pin_memory_pins_only_where_a_cuda_gpu_exists(monkeypatch):
+    t = torch.arange(4.0)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert not acc.can_pin_memory() and acc.pin_memory(t) is t
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.Tensor, "pin_memory", lambda self: ("pinned", self))
+    assert acc.can_pin_memory() and acc.pin_memory(t) == ("pinned", t)
+
+
+def test_round_to_tf32_keeps_ten_mantissa_bits_rounding_to_nearest_even():
+    ulp = 2.0**-10  # TF32's spacing between 1 and 2
+    x = torch.tensor([1.0, 1 + ulp, 1 + ulp / 2, 1 + 1.5 * ulp, 1 + 0.7 * ulp, -(1 + 0.7 * ulp), 3.0e-3, 0.0])
+    expected = [1.0, 1 + ulp, 1.0, 1 + 2 * ulp, 1 + ulp, -(1 + ulp)]
+    got = acc.round_to_tf32(x)
+    assert got[:6].tolist() == expected and got[7].item() == 0.0
+    assert got.dtype == torch.float32
+    y = torch.randn(1000, dtype=torch.float32) * 1e3
+    r = acc.round_to_tf32(y)
+    rel = ((r.double() - y.double()).abs() / y.double().abs()).max().item()
+    assert 2.0**-13 < rel <= 2.0**-11                   # half of TF32's relative spacing
+    assert (acc.round_to_tf32(r) == r).all()            # already representable: unchanged
+    assert acc.round_to_tf32(y.reshape(10, 100).T).shape == (100, 10)
+    with pytest.raises(TypeError, match="takes float32, got torch.float64"):
+        acc.round_to_tf32(y.double())
+
+
+def test_compile_backend_is_inductor_on_cuda_only_unless_overridden(monkeypatch):
+    monkeypatch.delenv(acc.COMPILE_BACKEND_ENV, raising=False)
+    assert acc.compile_backend(CUDA) == "inductor"
+    assert acc.compile_backend("cpu") == "eager"
+    monkeypatch.setenv(acc.COMPILE_BACKEND_ENV, "aot_eager")
+    assert acc.compile_backend(CUDA) == "aot_eager"
