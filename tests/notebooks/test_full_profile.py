@@ -27,7 +27,7 @@ from dlcourse.data.fashion_mnist import find_fashion_mnist
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted([*(ROOT / "notebooks").glob("*.ipynb"), *(ROOT / "solutions").glob("*.ipynb")])
 #: The lessons that had device switches before the run profile: they must read it now.
-MUST_READ_PROFILE = {"06_pytorch_basics.ipynb", "07_training_in_practice.ipynb", "09_cnns.ipynb",
+MUST_READ_PROFILE = {"07_training_in_practice.ipynb", "09_cnns.ipynb",
                      "11b_gans_images.ipynb"}
 DEVICE_TEST = re.compile(r"\.type\s*[!=]=\s*[\"']cuda[\"']|torch\.cuda\.|cuda\.is_available")
 
