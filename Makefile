@@ -15,7 +15,8 @@ NBVAL = --nbval-current-env -n $(if $(filter threads2,$(NUMERICS)),1,2) --dist l
 
 # Reproducible notebook outputs: the same hash seed and thread counts for `make outputs` and
 # `make test` (each notebook also calls dlcourse.env.seeding.seed_everything).
-DETERMINISM := PYTHONHASHSEED=0 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TQDM_MININTERVAL=0.5
+DETERMINISM := PYTHONHASHSEED=0 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TQDM_MININTERVAL=0.5 \
+	DLCOURSE_PROFILE=quick DLCOURSE_DEVICE=cpu
 
 # Numerical configurations that make this machine compute like another one (CONTRIBUTING.md,
 # "Verifying outputs on any machine"): other BLAS kernels (OpenBLAS core type, MKL code path),

@@ -67,7 +67,8 @@ def collect() -> Report:
         except ValueError as err:  # e.g. DLCOURSE_DEVICE names a device this machine lacks
             problems.append(str(err))
         if device == "cpu":
-            notes.append("No GPU found: every lesson runs on the CPU with its default settings.")
+            notes.append("No GPU found: every lesson runs on the CPU in its quick run profile "
+                         "(DLCOURSE_PROFILE=full asks for the full one, slowly).")
 
     datasets = available()
     missing = [name for name, where in datasets.items() if where is None]

@@ -49,6 +49,7 @@ class Claim:
     first_line: str
     passed: bool | None  # None: skipped
     error: str = ""
+    evidence: str = ""  # what the code cell before it printed: the numbers the claim was about
 
 
 @dataclass
@@ -87,6 +88,7 @@ def execute_lesson(path: Path, profile: str, skip_claims: bool) -> LessonRun:
     except Exception as err:  # a timeout or a dead kernel: report it, go on with the others
         return LessonRun(path.name, time.perf_counter() - tic, f"{type(err).__name__}: {err}"[:500])
     run = LessonRun(path.name, time.perf_counter() - tic)
+    printed = ""  # the text the last code cell printed
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
@@ -97,9 +99,12 @@ def execute_lesson(path: Path, profile: str, skip_claims: bool) -> LessonRun:
         if "claim" in cell.metadata.get("tags", []):
             first = next((line for line in cell.source.splitlines() if line.strip()), "")
             passed = None if skip_claims else not errors
-            run.claims.append(Claim(index, first.lstrip("# ").strip(), passed, errors[0] if errors else ""))
-        elif errors and not run.error:
+            run.claims.append(Claim(index, first.lstrip("# ").strip(), passed, errors[0] if errors else "",
+                                    printed[-1500:]))
+            continue
+        if errors and not run.error:
             run.error = f"cell {index}: {errors[0]}"[:500]
+        printed = text
     return run
 
 
@@ -148,6 +153,11 @@ def report(runs: list[LessonRun], profile: str, doctor: str, bench: str | None, 
         result = verdict[c.passed] + (f": {c.error}" if c.error else "")
         claim = c.first_line.replace("|", "/")
         lines.append(f"| {lesson} | {c.cell} | {claim} | {result.replace('|', '/')} |")
+    failed = [(lesson, c) for lesson, c in claims if c.passed is False]
+    if failed:
+        lines += ["", "## What the failed claims were about", ""]
+        for lesson, c in failed:
+            lines += [f"{lesson}, cell {c.cell}, after:", "", "```", c.evidence.strip(), "```", ""]
     if bench is not None:
         lines += ["", "## Benchmark", "", bench.strip()]
     return "\n".join(lines) + "\n"

@@ -57,9 +57,11 @@ class Settings(Mapping[str, Any]):
     lesson shows at its top what the other profile would change.
     """
 
-    def __init__(self, profile: RunProfile, choices: dict[str, tuple[Any, Any]]) -> None:
+    def __init__(self, profile: RunProfile, choices: dict[str, tuple[Any, Any]],
+                 mixed_precision: bool = False) -> None:
         self._profile = profile
         self._choices = choices
+        self._mixed_precision = mixed_precision
         self._values = {name: profile._value(name, quick, full) for name, (quick, full) in choices.items()}
 
     def __getattr__(self, name: str) -> Any:
@@ -82,11 +84,12 @@ class Settings(Mapping[str, Any]):
         p = self._profile
         rows = [("setting", "quick", "full")]
         rows += [(name, str(quick), str(full)) for name, (quick, full) in self._choices.items()]
-        rows.append(("precision", _precision_name(None), "16-bit autocast (bfloat16, or float16 "
-                                                              "with a gradient scaler on older GPUs)"))
+        if self._mixed_precision:
+            rows.append(("precision", _precision_name(None), "16-bit autocast (bfloat16, or float16 "
+                                                                  "with a gradient scaler on older GPUs)"))
         widths = [max(len(r[i]) for r in rows) for i in range(2)]
-        lines = [f"run profile: {p.name}{' (tiny sizes)' if p.tiny else ''} on {p.device.type}, "
-                 f"precision {_precision_name(p.precision)}"]
+        lines = [f"run profile: {p.name}{' (tiny sizes)' if p.tiny else ''} on {p.device.type}"
+                 + (f", precision {_precision_name(p.precision)}" if self._mixed_precision else "")]
         lines += [f"  {a:<{widths[0]}}  {b:<{widths[1]}}  {c}" for a, b, c in rows]
         if not p.full:
             lines.append(f"  (the full column runs on a CUDA GPU, or anywhere with {PROFILE_ENV}=full)")
@@ -125,8 +128,10 @@ class RunProfile:
         """``full`` in the full profile, else ``quick`` (not capped: use :meth:`settings` for sizes)."""
         return full if self.full else quick
 
-    def settings(self, **choices: tuple[Any, Any]) -> Settings:
+    def settings(self, mixed_precision: bool = False, **choices: tuple[Any, Any]) -> Settings:
         """This lesson's settings: each keyword is a ``(quick, full)`` pair.
+
+        ``mixed_precision=True`` says that the lesson trains in :attr:`precision`, so the table shows it.
 
         Settings named like a key of :data:`TINY_LIMITS` (``epochs``, ``steps``, ``examples``,
         ``seeds``, or ending in ``_epochs``, ``_steps``, ...) are capped in ``full-tiny``.
@@ -134,7 +139,7 @@ class RunProfile:
         for name, pair in choices.items():
             if not (isinstance(pair, tuple) and len(pair) == 2):
                 raise ValueError(f"setting {name!r} must be a (quick, full) pair, got {pair!r}")
-        return Settings(self, choices)
+        return Settings(self, choices, mixed_precision)
 
 
 def run_profile(name: str | None = None, device: torch.device | str | None = None) -> RunProfile:

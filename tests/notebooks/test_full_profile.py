@@ -63,4 +63,4 @@ def test_lessons_reading_the_profile_run_in_full_tiny(tmp_path):
     for lesson, row in rows.items():
         cells = [c.strip() for c in row.split("|")[1:-1]]
         assert cells[2] == "ok", f"{lesson}: {row}"
-        assert cells[3] == "run profile: full (tiny sizes) on cpu, precision bfloat16 autocast", row
+        assert cells[3].startswith("run profile: full (tiny sizes) on cpu"), row

@@ -61,12 +61,14 @@ def test_full_tiny_takes_full_choices_at_capped_sizes():
 def test_the_table_shows_both_columns_and_how_to_switch():
     text = str(run_profile("quick", device=CPU).settings(data=("subset", "full"), epochs=(12, 10)))
     lines = text.splitlines()
-    assert lines[0] == "run profile: quick on cpu, precision float32"
+    assert lines[0] == "run profile: quick on cpu"
     assert lines[1].split() == ["setting", "quick", "full"]
     assert lines[2].split() == ["data", "subset", "full"] and lines[3].split() == ["epochs", "12", "10"]
     assert "DLCOURSE_PROFILE=full" in lines[-1]
-    assert str(run_profile("full-tiny", device=CPU).settings()).startswith(
-        "run profile: full (tiny sizes) on cpu, precision bfloat16 autocast")
+    assert "precision" not in text  # a lesson that does not train in mixed precision does not show it
+    mixed = str(run_profile("full-tiny", device=CPU).settings(mixed_precision=True)).splitlines()
+    assert mixed[0] == "run profile: full (tiny sizes) on cpu, precision bfloat16 autocast"
+    assert mixed[2].split()[:3] == ["precision", "float32", "16-bit"]
 
 
 def test_bad_names_and_settings_are_clear_errors(monkeypatch):
