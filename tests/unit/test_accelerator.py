@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from dlcourse.env import accelerator as acc
+from dlcourse.env import gpu_memory as mem
 
 CUDA = torch.device("cuda")
 CPU = torch.device("cpu")
@@ -25,17 +26,17 @@ def fake_cuda(monkeypatch):
 
 def test_cuda_calls_go_to_torch_cuda(fake_cuda):
     acc.synchronize(CUDA)
-    acc.reset_peak_memory("cuda")
+    mem.reset_peak_memory("cuda")
     assert fake_cuda == [("sync", CUDA), ("reset", torch.device("cuda"))]
-    assert acc.peak_memory_mib(CUDA) == pytest.approx(3.5)
+    assert mem.peak_memory_mib(CUDA) == pytest.approx(3.5)
 
 
 def test_cpu_calls_do_nothing(fake_cuda):
     acc.synchronize(CPU)
-    acc.reset_peak_memory(CPU)
+    mem.reset_peak_memory(CPU)
     assert fake_cuda == []
-    assert acc.peak_memory_mib(CPU) is None
-    assert acc.peak_memory_mib("mps") is None
+    assert mem.peak_memory_mib(CPU) is None
+    assert mem.peak_memory_mib("mps") is None
 
 
 def test_seconds_per_call_waits_for_the_device_around_the_clock(fake_cuda):
@@ -62,10 +63,10 @@ def test_mixed_precision_elsewhere():
 
 
 def test_out_of_memory_is_recognised():
-    assert acc.is_out_of_memory(torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
-    assert acc.is_out_of_memory(RuntimeError("CUDA error: out of memory"))
-    assert not acc.is_out_of_memory(RuntimeError("mat1 and mat2 shapes cannot be multiplied"))
-    assert not acc.is_out_of_memory(ValueError("out of memory"))
+    assert mem.is_out_of_memory(torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
+    assert mem.is_out_of_memory(RuntimeError("CUDA error: out of memory"))
+    assert not mem.is_out_of_memory(RuntimeError("mat1 and mat2 shapes cannot be multiplied"))
+    assert not mem.is_out_of_memory(ValueError("out of memory"))
 
 
 def test_tf32_switch_round_trips():
@@ -80,8 +81,8 @@ def test_tf32_switch_round_trips():
 
 
 def test_format_mib():
-    assert acc.format_mib(12.5) == "12.50 MiB"
-    assert acc.format_mib(None) == "n/a (no CUDA GPU)"
+    assert mem.format_mib(12.5) == "12.50 MiB"
+    assert mem.format_mib(None) == "n/a (no CUDA GPU)"
 
 
 # --- activation memory, counted by hand ----------------------------------------------------------
@@ -97,7 +98,7 @@ def _mlp_loss(batch, n_in=20, hidden=30, classes=5):
 @pytest.mark.parametrize("batch", [1, 7, 64])
 def test_saved_tensor_memory_matches_a_hand_count_of_the_activations(batch):
     model, loss = _mlp_loss(batch)
-    with acc.SavedTensorMemory(exclude=model.parameters()) as saved:
+    with mem.SavedTensorMemory(exclude=model.parameters()) as saved:
         loss()
     # the input (B, 20) for the first layer's weight gradient; the ReLU's output (B, 30), which is
     # also the second layer's input, counted once; log-softmax's output (B, 5); the int64 targets
@@ -109,11 +110,11 @@ def test_saved_tensor_memory_matches_a_hand_count_of_the_activations(batch):
 
 def test_saved_tensor_memory_counts_parameters_unless_excluded_and_nothing_without_a_graph():
     model, loss = _mlp_loss(4)
-    with acc.SavedTensorMemory() as with_params:
+    with mem.SavedTensorMemory() as with_params:
         loss()
     # the second layer saves its weight (5, 30) for the input's gradient
     assert with_params.nbytes == 4 * 4 * (20 + 30 + 5) + 8 * 4 + 4 + 4 * 5 * 30
-    with torch.no_grad(), acc.SavedTensorMemory() as inference:
+    with torch.no_grad(), mem.SavedTensorMemory() as inference:
         loss()
     assert inference.nbytes == 0 and inference.count == 0
 
@@ -121,7 +122,7 @@ def test_saved_tensor_memory_counts_parameters_unless_excluded_and_nothing_witho
 def test_saved_tensor_memory_counts_a_shared_storage_once():
     x = torch.ones(10, 10, requires_grad=True)
     base = torch.sigmoid(x)                       # not counted: outside the block
-    with acc.SavedTensorMemory() as saved:
+    with mem.SavedTensorMemory() as saved:
         (base[:5] * base[5:]).sum()               # two views of one storage, each saved by mul
     assert saved.count == 1 and saved.nbytes == 4 * 100
 
@@ -130,14 +131,14 @@ def test_a_memory_limit_raises_the_gpus_error_at_the_save_that_goes_past_it():
     model, loss = _mlp_loss(1000)   # the input alone is 80,000 bytes
     message = r"pretend GPU with 0\.05 MiB free .*Use a smaller batch"
     with pytest.raises(torch.OutOfMemoryError, match=message) as err:
-        with acc.SavedTensorMemory(limit_mib=0.05):
+        with mem.SavedTensorMemory(limit_mib=0.05):
             loss()
-    assert acc.is_out_of_memory(err.value)
-    with acc.SavedTensorMemory(model.parameters(), limit_mib=1.0) as saved:   # 4 * 1000 * 55 + 8004 bytes fit
+    assert mem.is_out_of_memory(err.value)
+    with mem.SavedTensorMemory(model.parameters(), limit_mib=1.0) as saved:   # 4 * 1000 * 55 + 8004 bytes fit
         loss()
     assert saved.nbytes == 228_004
     with pytest.raises(ValueError, match="limit_mib must be positive"):
-        acc.SavedTensorMemory(limit_mib=0)
+        mem.SavedTensorMemory(limit_mib=0)
 
 
 # --- halving the batch on an out-of-memory error ------------------------------------------------
@@ -153,7 +154,7 @@ def _step_fitting(largest, log):
 def test_fit_batch_size_halves_until_the_step_fits_and_frees_the_cache_between_tries(fake_cuda, monkeypatch):
     monkeypatch.setattr(torch.cuda, "empty_cache", lambda: fake_cuda.append(("empty",)))
     ran = []
-    size, tries = acc.fit_batch_size(_step_fitting(300, ran), 1024, CUDA)
+    size, tries = mem.fit_batch_size(_step_fitting(300, ran), 1024, CUDA)
     assert size == 256 and ran == [1024, 512, 256]
     assert tries == [(1024, "CUDA out of memory. Tried to allocate 1024 MiB"),
                      (512, "CUDA out of memory. Tried to allocate 512 MiB"), (256, "ok")]
@@ -161,20 +162,20 @@ def test_fit_batch_size_halves_until_the_step_fits_and_frees_the_cache_between_t
 
 
 def test_fit_batch_size_on_a_cpu_and_with_a_pretend_card():
-    assert acc.fit_batch_size(_step_fitting(64, []), 64, CPU) == (64, [(64, "ok")])
+    assert mem.fit_batch_size(_step_fitting(64, []), 64, CPU) == (64, [(64, "ok")])
     model, _ = _mlp_loss(1)
 
     def step(batch_size):
-        with acc.SavedTensorMemory(exclude=model.parameters(), limit_mib=0.5):
+        with mem.SavedTensorMemory(exclude=model.parameters(), limit_mib=0.5):
             model(torch.randn(batch_size, 20)).sum().backward()
     # saved per example: the input (20) and the ReLU's output (30), float32: 200 bytes
-    assert acc.fit_batch_size(step, 8192, CPU)[0] == 2048   # 409,600 bytes < 0.5 MiB < 819,200
+    assert mem.fit_batch_size(step, 8192, CPU)[0] == 2048   # 409,600 bytes < 0.5 MiB < 819,200
 
 
 def test_fit_batch_size_gives_up_below_the_minimum_and_reraises_other_errors():
     ran = []
     with pytest.raises(torch.OutOfMemoryError, match="even batch size 4 does not fit: CUDA out of memory"):
-        acc.fit_batch_size(_step_fitting(2, ran), 16, CPU, min_batch_size=3)
+        mem.fit_batch_size(_step_fitting(2, ran), 16, CPU, min_batch_size=3)
     assert ran == [16, 8, 4]
 
     def broken(batch_size):
@@ -182,10 +183,10 @@ def test_fit_batch_size_gives_up_below_the_minimum_and_reraises_other_errors():
         raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
     ran.clear()
     with pytest.raises(RuntimeError, match="shapes cannot be multiplied"):
-        acc.fit_batch_size(broken, 16, CPU)
+        mem.fit_batch_size(broken, 16, CPU)
     assert ran == [16]
     with pytest.raises(ValueError, match="min_batch_size <= batch_size"):
-        acc.fit_batch_size(broken, 4, CPU, min_batch_size=8)
+        mem.fit_batch_size(broken, 4, CPU, min_batch_size=8)
 
 
 # --- pinned memory, TF32, torch.compile ------------------------------------------------------------
