@@ -65,6 +65,11 @@ class LessonRun:
         return not self.error and all(c.passed is not False for c in self.claims)
 
 
+def cpu_runtime(path: Path) -> float:
+    """The lesson's committed run time on a 2-core CPU (``make outputs`` records it), 0 if unknown."""
+    return float(nbformat.read(path, as_version=4).metadata.get("dlcourse", {}).get("cpu_runtime_s", 0))
+
+
 def reads_profile(path: Path) -> bool:
     """Whether a lesson's code asks for the run profile (its sizes differ between profiles)."""
     nb = nbformat.read(path, as_version=4)
@@ -117,7 +122,7 @@ def doctor_report() -> str:
 def benchmark(out: Path) -> tuple[str, int]:
     """Run the Fashion-MNIST benchmark's CUDA rows; return its table and exit status."""
     command = [sys.executable, str(ROOT / "benchmarks" / "fashion_mnist_train.py"),
-               "--devices", "cuda", "cuda-amp", "--max-seconds", "60", "--out", str(out)]
+               "--devices", "cuda", "cuda-amp", "--max-seconds", "30", "--out", str(out)]
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     text = out.read_text() if out.exists() else (done.stdout + done.stderr)[-3000:]
     return text, done.returncode
@@ -180,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     lessons = [p.resolve() for p in args.lessons] if args.lessons else sorted(LESSONS.glob("*.ipynb"))
     if args.lessons_reading_profile:
         lessons = [p for p in lessons if reads_profile(p)]
+    # The longest first, so that a few at a time finish together: those whose full profile is
+    # larger, then by their time on a CPU.
+    lessons.sort(key=lambda p: (not reads_profile(p), -cpu_runtime(p)))
     skip_claims = args.profile == "full-tiny"
     args.out.parent.mkdir(parents=True, exist_ok=True)
     # The benchmark first, on a quiet GPU; then the lessons, a few at a time. The report is
