@@ -29,6 +29,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -231,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     # rewritten after each step, so a run cut short still leaves what it measured.
     bench, bench_status = None, 0
     if not args.no_benchmark:
-        bench, bench_status = benchmark(args.out.with_name("gpu_benchmark.md"))
+        with tempfile.TemporaryDirectory() as scratch:
+            bench, bench_status = benchmark(Path(scratch) / "benchmark.md")
         bench = with_cpu_rows(bench)
         print(bench, flush=True)
         args.out.write_text(report([], args.profile, doctor, bench, time.perf_counter() - start))
