@@ -42,6 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ROOT / "notebooks"
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "gpu.md"
 CELL_TIMEOUT_S = 900
+#: The last lines each measured cell printed, kept in the report: the GPU's numbers for the prose.
+MEASURED_LINES = 6
 
 
 @dataclass
@@ -60,6 +62,7 @@ class LessonRun:
     error: str = ""  # the first error outside a claim cell, if any
     claims: list[Claim] = field(default_factory=list)
     profile_line: str = ""
+    measured: list[str] = field(default_factory=list)  # what the cells tagged "measured" printed
 
     @property
     def ok(self) -> bool:
@@ -110,6 +113,8 @@ def execute_lesson(path: Path, profile: str, skip_claims: bool) -> LessonRun:
             continue
         if errors and not run.error:
             run.error = f"cell {index}: {errors[0]}"[:500]
+        if "measured" in cell.metadata.get("tags", []) or "tolerance" in cell.metadata.get("dlcourse", {}):
+            run.measured += [f"cell {index}: {line}" for line in text.splitlines()[-MEASURED_LINES:]]
         printed = text
     return run
 
@@ -196,6 +201,13 @@ def report(runs: list[LessonRun], profile: str, doctor: str, bench: str | None, 
         result = verdict[c.passed] + (f": {c.error}" if c.error else "")
         claim = c.first_line.replace("|", "/")
         lines.append(f"| {lesson} | {c.cell} | {claim} | {result.replace('|', '/')} |")
+    measured = [r for r in runs if r.measured]
+    if measured:
+        lines += ["", "## Measured outputs", "",
+                  f"What each cell tagged `measured` printed (its last {MEASURED_LINES} lines): the "
+                  "numbers the lessons' prose may quote for this profile.", ""]
+        for r in measured:
+            lines += [f"### {r.lesson}", "", "```", *r.measured, "```", ""]
     failed = [(lesson, c) for lesson, c in claims if c.passed is False]
     if failed:
         lines += ["", "## What the failed claims were about", ""]
