@@ -6,13 +6,10 @@ tools.notebook_meta, like the notebooks' Colab badges; the site's address is der
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tools.book import PARTS, STAGE, site_url  # noqa: E402
-from tools.notebook_meta import repository_url  # noqa: E402
+# tools/book.py runs Sphinx as `python -m sphinx` from the repository's root, which puts the root
+# on the path: the configuration imports the tools like any package.
+from tools.book import PARTS, STAGE, site_url
+from tools.notebook_meta import repository_url
 
 project = "dlcourse"
 html_title = "dlcourse: deep learning from NumPy to PyTorch"
@@ -39,6 +36,9 @@ html_css_files = ["course.css"]
 html_copy_source = False  # the source button links to the repository
 html_show_sourcelink = False
 html_last_updated_fmt = None
+# make linkcheck: a slow server is reported, not waited for.
+linkcheck_timeout = 15
+linkcheck_workers = 4
 html_theme_options = {
     "repository_url": repository_url(),
     "repository_branch": "main",

@@ -68,3 +68,8 @@ def test_the_colab_badge_image_is_the_site_s_own_copy():
 def test_the_site_s_address_comes_from_the_repository_url(monkeypatch):
     monkeypatch.setattr("tools.book.repository_url", lambda: "https://github.com/Some-Org/deep-course")
     assert site_url() == "https://some-org.github.io/deep-course/"
+
+
+def test_readme_links_to_the_site_at_its_address():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"<{site_url()}>" in readme, f"README.md must link to the site at {site_url()}"
