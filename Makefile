@@ -40,7 +40,7 @@ TRAINING_NOTEBOOKS := $(wildcard notebooks/0[789]_*.ipynb notebooks/1[0-9]*.ipyn
 	solutions/0[789]_*.ipynb solutions/1[0-9]_*.ipynb)
 
 .PHONY: lab test setup data outputs sync lint unit notebook-tests system notebooks notebooks-elsewhere \
-	notebooks-training lock clean help gpu-check
+	notebooks-training lock clean help gpu-check book linkcheck
 .DEFAULT_GOAL := help
 
 help:
@@ -51,6 +51,8 @@ help:
 	@echo "make outputs   re-execute lessons and solutions, refresh committed outputs and the course map"
 	@echo "make sync      regenerate badges, setup cells and README's course map"
 	@echo "make exercises regenerate exercises/ from solutions/"
+	@echo "make book      build the course's website into build/book/html (committed outputs, no re-execution)"
+	@echo "make linkcheck check the website's external links (needs the network)"
 	@echo "make grade     grade submissions: make grade ASSIGNMENT=00_warmup SUBMISSIONS=folder"
 	@echo "make lock      re-pin constraints.txt from a fresh environment"
 	@echo "make gpu-check on a GPU machine: every lesson in the full profile, claims, benchmark -> benchmarks/results/gpu.md"
@@ -58,7 +60,7 @@ help:
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[lab,test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[lab,test,book]'
 	$(BIN)/python -c "import matplotlib.pyplot"  # build matplotlib's font cache once, not in a notebook
 	touch $@
 
@@ -89,8 +91,9 @@ unit: data
 notebook-tests: data
 	$(PYTEST) -n 2 --durations=12 tests/notebooks
 
-# The course as people run it: browser, `make lab`, a Colab-like install, grading end to end.
-system: data
+# The course as people run it: browser, `make lab`, a Colab-like install, grading end to end,
+# and the website (built first: tests/system/test_book.py reads it).
+system: data book
 	$(PYTEST) -n 2 --durations=12 tests/system
 
 # Strict nbval for committed outputs (lessons and solutions), lax for generated exercises.
@@ -120,6 +123,15 @@ test: $(STAMP)
 outputs: data
 	$(DETERMINISM) $(BIN)/python -m tools.refresh_outputs
 
+# The course's website from the committed notebooks, nothing executed; warnings are errors
+# (tools/book.py). Publishing: .github/workflows/book.yml and CONTRIBUTING.md, "The website".
+book: $(STAMP)
+	$(BIN)/python -m tools.book
+
+# The website's external links (needs the network; not part of `make test`).
+linkcheck: $(STAMP)
+	$(BIN)/python -m tools.book --linkcheck
+
 sync: $(STAMP)
 	$(BIN)/python -m tools.sync_notebooks
 
@@ -131,7 +143,7 @@ gpu-check: data
 
 lock:
 	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
-	build/lock-venv/bin/python -m pip install --quiet torch==2.13.0 -e '.[lab,test,data]'
+	build/lock-venv/bin/python -m pip install --quiet torch==2.13.0 -e '.[lab,test,book,data]'
 	build/lock-venv/bin/python -m pip freeze --exclude-editable | sed 's/+cpu$$//' > constraints.txt
 	rm -rf build/lock-venv
 
