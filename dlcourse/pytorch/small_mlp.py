@@ -9,7 +9,10 @@ larger than that little data needs. :func:`train_mlp` trains one configuration w
 The L2 penalty is the cost ``C = L + (lam / N) * sum_l ||W_l||^2`` (weights only, not biases; ``L``
 the mean cross-entropy, ``N`` the number of training examples). Its gradient adds
 ``(2 lam / N) W_l``, which is exactly what PyTorch's ``weight_decay=2 * lam / N`` adds to the
-gradient of ``W_l`` (:func:`l2_param_groups`).
+gradient of ``W_l`` (:func:`l2_param_groups`). Under Adam that term is then divided by the running
+gradient scale like the rest of the gradient, so it is not a uniform decay of the weights;
+``decay=`` trains with :class:`torch.optim.AdamW` instead, whose *decoupled* weight decay shrinks
+every weight matrix by the factor ``1 - lr * decay`` at each step, outside the adaptive update.
 """
 
 from __future__ import annotations
@@ -126,16 +129,27 @@ class AugmentedBatches:
 def train_mlp(data: OverfitData, n_train: int = 300, *, width: int = 256, depth: int = 2,
               dropout: float = 0.0, lam: float = 0.0, epochs: int = 100, lr: float = 1e-3,
               augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
-              early_stopping: EarlyStopping | None = None, seed: int = 0) -> tuple[nn.Module, History]:
+              early_stopping: EarlyStopping | None = None, seed: int = 0,
+              decay: float = 0.0) -> tuple[nn.Module, History]:
     """Train a fresh :func:`make_mlp` with Adam on the first ``n_train`` pool images.
 
     Mini-batches of 50, cross-entropy, the L2 penalty of strength ``lam`` (see module docstring),
-    validation after every epoch. ``seed`` seeds torch before the weights are drawn, so two calls
-    with the same arguments give the same model. Returns the model (in eval mode) and its history.
+    validation after every epoch. ``decay > 0`` uses AdamW with decoupled weight decay ``decay`` on
+    the weight matrices (biases are not decayed) instead of an L2 penalty; the two exclude each
+    other. ``seed`` seeds torch before the weights are drawn, so two calls with the same arguments
+    give the same model. Returns the model (in eval mode) and its history.
     """
+    if decay < 0 or (decay > 0 and lam > 0):
+        raise ValueError(f"decay must be >= 0 and cannot be combined with lam > 0; got decay={decay}, "
+                         f"lam={lam}.")
     torch.manual_seed(seed)
     model = make_mlp(width, depth, dropout)
-    optimizer = torch.optim.Adam(l2_param_groups(model, lam, n_train), lr=lr)
+    if decay > 0:
+        groups = l2_param_groups(model, 0.0, n_train)
+        groups[0]["weight_decay"] = decay
+        optimizer: torch.optim.Optimizer = torch.optim.AdamW(groups, lr=lr)
+    else:
+        optimizer = torch.optim.Adam(l2_param_groups(model, lam, n_train), lr=lr)
     batches = data.train_batches(n_train)
     train = AugmentedBatches(batches, augment) if augment is not None else batches
     history = fit(model, optimizer, train, data.val_batches(), epochs=epochs,

@@ -84,3 +84,14 @@ def test_sweep_trains_every_grid_point_once(data):
     assert set(results) == {(8, 0.0), (8, 5.0), (32, 0.0), (32, 5.0)}
     assert all(isinstance(r, SweepResult) and 0 <= r.train_acc <= 1 and 0 <= r.val_acc <= 1
                and r.val_loss > 0 for r in results.values())
+
+
+def test_train_mlp_decoupled_decay_shrinks_the_weights_and_excludes_l2(data):
+    # AdamW's decoupled decay multiplies the weights by (1 - lr * decay) every step: a strong decay
+    # leaves clearly smaller weight matrices than plain Adam from the same start and batches.
+    plain, _ = train_mlp(data, 100, width=32, epochs=10)
+    decayed, _ = train_mlp(data, 100, width=32, epochs=10, decay=20.0)
+    norm = lambda m: sum(p.detach().norm() ** 2 for p in m.parameters() if p.ndim == 2) ** 0.5  # noqa: E731
+    assert norm(decayed) < 0.9 * norm(plain)
+    with pytest.raises(ValueError, match="cannot be combined"):
+        train_mlp(data, 100, width=8, epochs=1, lam=0.5, decay=0.1)
