@@ -119,12 +119,15 @@ class TrainLog:
 
 def train_lm(model: nn.Module, train_ids: np.ndarray, val_ids: np.ndarray, *, steps: int, batch_size: int,
              block_size: int, lr: float, device: torch.device, warmup: int = 50, weight_decay: float = 0.1,
-             clip: float = 1.0, eval_every: int = 100, seed: int = 0, progress=None) -> TrainLog:
+             clip: float = 1.0, eval_every: int = 100, seed: int = 0, progress=None,
+             stop_after_seconds: float | None = None, stop_below: float | None = None) -> TrainLog:
     """Train ``model`` (ids ``(B, T)`` -> logits ``(B, T, V)``) for ``steps`` steps: a :class:`TrainLog`.
 
     AdamW with weight decay on the weight matrices only (not on biases, norms or embeddings),
     :func:`warmup_cosine`, gradient clipping at global norm ``clip``. The validation loss is
-    measured every ``eval_every`` steps and at the end (seconds exclude evaluation).
+    measured every ``eval_every`` steps and at the end (seconds exclude evaluation). Training stops
+    early at an evaluation after ``stop_after_seconds`` of training, or with a validation loss at or
+    below ``stop_below`` (the schedule still assumes ``steps``).
     """
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "emb" not in n and "tok" not in n
              and not n.startswith("pos")]
@@ -155,6 +158,9 @@ def train_lm(model: nn.Module, train_ids: np.ndarray, val_ids: np.ndarray, *, st
             log.val_loss.append(eval_nats(model, val_ids, block_size, device))
             log.lr.append(sched.get_last_lr()[0])
             running = []
+            if (stop_after_seconds is not None and seconds >= stop_after_seconds) or \
+                    (stop_below is not None and log.val_loss[-1] <= stop_below):
+                break
     return log
 
 

@@ -136,3 +136,6 @@ def test_train_lm_learns_a_repeating_text():
     assert log.step == [30, 60]
     assert log.val_loss[-1] < 0.5 * uniform_nats(V)
     assert log.time_to(10.0) == log.seconds[0] and math.isnan(log.time_to(-1.0))
+    early = train_lm(model, ids, ids[:200], steps=60, batch_size=8, block_size=8, lr=1e-2,
+                     device=torch.device("cpu"), warmup=5, eval_every=10, stop_below=10.0)
+    assert early.step == [10]
