@@ -14,6 +14,10 @@ The choices a script makes from the device (lesson 14's ``notebooks/scripts/ddp_
 - :func:`backend_for`: ``nccl`` between GPUs, ``gloo`` on the CPU;
 - :func:`process_device`: the GPU of a process (``cuda:LOCAL_RANK``), made current.
 
+For small experiments inside a notebook, :func:`run_in_processes` forks the kernel into a few
+``gloo`` processes on the CPU and returns what a function computed in each (Linux and Colab: it
+needs the ``fork`` start method). Exercise 14 runs the learner's averaging that way.
+
 >>> import torch
 >>> backend_for(torch.device("cpu")), processes_for(torch.device("cpu"))
 ('gloo', 2)
@@ -22,6 +26,7 @@ The choices a script makes from the device (lesson 14's ``notebooks/scripts/ddp_
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import queue
 import re
@@ -31,14 +36,17 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
+import torch.distributed as dist
 
 __all__ = ["LAUNCH_CLOCK_ENV", "LaunchError", "LaunchResult", "backend_for", "launch", "process_device",
-           "processes_for", "torchrun_command"]
+           "processes_for", "run_in_processes", "torchrun_command"]
 
 #: The launcher puts its start time (``time.time()``) here, so a script can measure the launch overhead.
 LAUNCH_CLOCK_ENV = "DLCOURSE_LAUNCH_CLOCK"
@@ -193,3 +201,83 @@ def launch(script: Path | str, args: Sequence[str] = (), nproc: int = 2, timeout
             raise LaunchError(f"rank {rank} of the torchrun job failed (exit status {returncode}):\n{error}",
                               rank=rank, output=text)
     return LaunchResult(returncode, seconds, text)
+
+
+def _rank_main(fn: Callable, rank: int, world_size: int, store_path: str, args: tuple, results) -> None:
+    """One forked process: join the gloo group through a file store, run ``fn``, report back."""
+    try:
+        os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")  # gloo's connections stay on this machine
+        torch.set_num_threads(1)
+        store = dist.FileStore(store_path, world_size)
+        dist.init_process_group("gloo", store=store, rank=rank, world_size=world_size)
+        value = fn(rank, world_size, *args)
+    except BaseException as err:  # noqa: BLE001 -- everything goes back to the parent, which raises it
+        results.put((time.time(), rank, "error", f"{type(err).__name__}: {err}\n{traceback.format_exc()}"))
+        return
+    results.put((time.time(), rank, "ok", value))
+    dist.destroy_process_group()
+
+
+def _first_error(results, when: float, rank: int, error: str) -> tuple[int, str]:
+    """The earliest error, ``(rank, text)``: the other ranks usually fail a moment after the cause."""
+    errors = [(when, rank, error)]
+    grace = time.perf_counter() + 1.0
+    while time.perf_counter() < grace:
+        try:
+            when, other, status, value = results.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        if status == "error":
+            errors.append((when, other, value))
+    _, rank, text = min(errors)
+    return rank, text
+
+
+def run_in_processes(fn: Callable[..., Any], world_size: int, *args: Any,
+                     timeout_s: float = 60) -> list[Any]:
+    """Run ``fn(rank, world_size, *args)`` in ``world_size`` forked processes joined by ``gloo``.
+
+    Each process is a copy of this one (``fork``), so ``fn`` may be defined in a notebook; it can
+    call ``torch.distributed`` collectives (the process group is initialised) and returns a
+    picklable value, such as a ``state_dict`` of CPU tensors.
+
+    Returns:
+        ``[fn's result in rank 0, ..., in rank world_size - 1]``.
+
+    Raises:
+        LaunchError: naming the first rank that raised, with its error and traceback, or after
+            ``timeout_s`` (a rank that waits for a collective the others never call); every
+            process is stopped either way.
+    """
+    if "fork" not in multiprocessing.get_all_start_methods():  # pragma: no cover - Windows
+        raise LaunchError("run_in_processes needs the 'fork' start method (Linux, Colab); elsewhere "
+                          "put the code in a script and use launch()")
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    with tempfile.TemporaryDirectory(prefix="gloo-") as folder:
+        store = os.path.join(folder, "store")
+        procs = [context.Process(target=_rank_main, args=(fn, r, world_size, store, args, results),
+                                 daemon=True) for r in range(world_size)]
+        for proc in procs:
+            proc.start()
+        outputs: dict[int, Any] = {}
+        deadline = time.perf_counter() + timeout_s
+        try:
+            while len(outputs) < world_size:
+                try:
+                    when, rank, status, value = results.get(timeout=max(deadline - time.perf_counter(), 0.01))
+                except queue.Empty:
+                    missing = sorted(set(range(world_size)) - set(outputs))
+                    raise LaunchError(f"ranks {missing} did not finish within {timeout_s:g} s (a collective "
+                                      "that not every rank calls waits forever); every process was stopped"
+                                      ) from None
+                if status == "error":
+                    rank, error = _first_error(results, when, rank, value)
+                    raise LaunchError(f"rank {rank} of {world_size} failed: {error}", rank=rank)
+                outputs[rank] = value
+        finally:
+            for proc in procs:
+                if proc.is_alive():
+                    proc.kill()
+                proc.join()
+    return [outputs[r] for r in range(world_size)]

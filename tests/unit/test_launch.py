@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 
 import pytest
 import torch
@@ -61,3 +62,37 @@ def test_noise_filter_keeps_the_workers_lines():
     assert launch.NOISE.match("W1126 04:40:24.175000 3263 torch/distributed/run.py:766] ")
     assert launch.NOISE.match("[Gloo] Rank 0 is connected to 1 peer ranks.")
     assert not launch.NOISE.match("epoch 1: mean training loss 1.4468")
+
+
+def _rank_and_sum(rank, world_size, scale):
+    value = torch.tensor([float(rank + 1)]) * scale
+    torch.distributed.all_reduce(value)
+    return rank, world_size, value.item()
+
+
+def test_run_in_processes_all_reduces_across_real_processes():
+    # 1 + 2 + 3 = 6 ranks' values, scaled by 10: every rank holds the sum.
+    assert launch.run_in_processes(_rank_and_sum, 3, 10.0) == [(r, 3, 60.0) for r in range(3)]
+
+
+def _fails_in_rank_1(rank, world_size):
+    if rank == 1:
+        raise ValueError("rank 1 cannot go on")
+    torch.distributed.barrier()  # rank 0 would wait here forever for rank 1
+
+
+def test_run_in_processes_names_the_failed_rank_instead_of_hanging():
+    with pytest.raises(launch.LaunchError, match=r"rank 1 of 2 failed: ValueError: rank 1 cannot go on"):
+        launch.run_in_processes(_fails_in_rank_1, 2, timeout_s=30)
+
+
+def _waits_alone(rank, world_size):
+    if rank == 0:
+        torch.distributed.barrier()  # rank 1 never comes: it is busy elsewhere
+    else:
+        time.sleep(120)
+
+
+def test_run_in_processes_stops_a_hanging_collective():
+    with pytest.raises(launch.LaunchError, match=r"ranks \[0, 1\] did not finish within 3 s"):
+        launch.run_in_processes(_waits_alone, 2, timeout_s=3)
