@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import pickle
 import queue
 import re
 import signal
@@ -214,7 +215,9 @@ def _rank_main(fn: Callable, rank: int, world_size: int, store_path: str, args: 
     except BaseException as err:  # noqa: BLE001 -- everything goes back to the parent, which raises it
         results.put((time.time(), rank, "error", f"{type(err).__name__}: {err}\n{traceback.format_exc()}"))
         return
-    results.put((time.time(), rank, "ok", value))
+    # Plain pickle: a tensor put on the queue as it is would travel as a handle to this process's
+    # shared memory, which dies with the process.
+    results.put((time.time(), rank, "ok", pickle.dumps(value)))
     dist.destroy_process_group()
 
 
@@ -274,7 +277,7 @@ def run_in_processes(fn: Callable[..., Any], world_size: int, *args: Any,
                 if status == "error":
                     rank, error = _first_error(results, when, rank, value)
                     raise LaunchError(f"rank {rank} of {world_size} failed: {error}", rank=rank)
-                outputs[rank] = value
+                outputs[rank] = pickle.loads(value)
         finally:
             for proc in procs:
                 if proc.is_alive():

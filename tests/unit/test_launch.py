@@ -96,3 +96,13 @@ def _waits_alone(rank, world_size):
 def test_run_in_processes_stops_a_hanging_collective():
     with pytest.raises(launch.LaunchError, match=r"ranks \[0, 1\] did not finish within 3 s"):
         launch.run_in_processes(_waits_alone, 2, timeout_s=3)
+
+
+def _tensors(rank, world_size):
+    return {"weights": torch.full((1000,), float(rank))}
+
+
+def test_run_in_processes_returns_tensors_that_outlive_their_process():
+    got = launch.run_in_processes(_tensors, 2)
+    for rank, result in enumerate(got):
+        assert torch.equal(result["weights"], torch.full((1000,), float(rank)))
