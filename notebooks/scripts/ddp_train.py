@@ -68,9 +68,13 @@ def average_gradients(model: nn.Module, world_size: int) -> None:
         param.grad /= world_size                           # ... and now the mean
 
 
-def training_data(args: argparse.Namespace) -> TensorDataset:
+def training_data(args: argparse.Namespace, rank: int, distributed: bool) -> TensorDataset:
     """The first ``--examples`` training images ``(N, 1, 28, 28)`` and their labels ``(N,)``."""
+    if distributed and rank != 0:
+        dist.barrier()  # rank 0 first: it downloads the data if it is not cached yet ...
     data = load_fashion_mnist("train", size=args.data)
+    if distributed and rank == 0:
+        dist.barrier()  # ... then the others read the cache
     n = args.examples
     labels = torch.as_tensor(data.labels[:n], dtype=torch.int64)
     return TensorDataset(images_to_tensor(data.images[:n]), labels)
@@ -105,7 +109,7 @@ def main(argv: list[str] | None = None) -> dict | None:
         rank, world, device = 0, args.world, get_device()
     ready_s = time.time() - float(os.environ.get(LAUNCH_CLOCK_ENV, time.time()))
 
-    data = training_data(args)
+    data = training_data(args, rank, distributed)
     model, optimizer = new_model(args, device)
     start = 0
     if args.resume_from:
