@@ -14,9 +14,8 @@ The choices a script makes from the device (lesson 14's ``notebooks/scripts/ddp_
 - :func:`backend_for`: ``nccl`` between GPUs, ``gloo`` on the CPU;
 - :func:`process_device`: the GPU of a process (``cuda:LOCAL_RANK``), made current.
 
-For small experiments inside a notebook, :func:`run_in_processes` forks the kernel into a few
-``gloo`` processes on the CPU and returns what a function computed in each (Linux and Colab: it
-needs the ``fork`` start method). Exercise 14 runs the learner's averaging that way.
+For small experiments inside a notebook, :func:`dlcourse.pytorch.process_group.run_in_processes`
+forks the kernel into a few ``gloo`` processes instead (exercise 14).
 
 >>> import torch
 >>> backend_for(torch.device("cpu")), processes_for(torch.device("cpu"))
@@ -26,9 +25,7 @@ needs the ``fork`` start method). Exercise 14 runs the learner's averaging that 
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
-import pickle
 import queue
 import re
 import signal
@@ -37,23 +34,37 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
-import torch.distributed as dist
 
-__all__ = ["LAUNCH_CLOCK_ENV", "LaunchError", "LaunchResult", "backend_for", "launch", "process_device",
-           "processes_for", "run_in_processes", "torchrun_command"]
+__all__ = ["LAUNCH_CLOCK_ENV", "LaunchError", "LaunchResult", "backend_for", "course_script", "launch",
+           "process_device", "processes_for", "torchrun_command"]
 
 #: The launcher puts its start time (``time.time()``) here, so a script can measure the launch overhead.
 LAUNCH_CLOCK_ENV = "DLCOURSE_LAUNCH_CLOCK"
 #: Lines of torchrun's and the backends' own logging, left out of the streamed output (kept in
 #: :attr:`LaunchResult.output`): ``W1126 04:40:00.123 ...`` log records, ``[Gloo]`` connection notes.
 NOISE = re.compile(r"^\s*(\[?[WIEF]\d{4} \d\d:\d\d:\d\d|\[Gloo\]|\*{5}|\[rank\d+\]:\[[WIEF]\d{4})")
+
+
+#: Where the course keeps the scripts its lessons launch (in the repository, next to the lessons).
+SCRIPTS = Path(__file__).resolve().parents[2] / "notebooks" / "scripts"
+
+
+def course_script(name: str) -> Path:
+    """The path of one of the course's scripts, ``notebooks/scripts/NAME``, from any working directory.
+
+    Works wherever the course is installed from its repository (``make lab``, or Colab's setup cell,
+    which installs it in editable mode), whatever folder the notebook runs in.
+    """
+    path = SCRIPTS / name
+    if not path.is_file():
+        raise FileNotFoundError(f"no course script {name!r} in {SCRIPTS}: install the course from its "
+                                "repository (pip install -e .), as `make lab` and the setup cell do")
+    return path
 
 
 def processes_for(device: torch.device) -> int:
@@ -203,84 +214,3 @@ def launch(script: Path | str, args: Sequence[str] = (), nproc: int = 2, timeout
                               rank=rank, output=text)
     return LaunchResult(returncode, seconds, text)
 
-
-def _rank_main(fn: Callable, rank: int, world_size: int, store_path: str, args: tuple, results) -> None:
-    """One forked process: join the gloo group through a file store, run ``fn``, report back."""
-    try:
-        os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")  # gloo's connections stay on this machine
-        torch.set_num_threads(1)
-        store = dist.FileStore(store_path, world_size)
-        dist.init_process_group("gloo", store=store, rank=rank, world_size=world_size)
-        value = fn(rank, world_size, *args)
-    except BaseException as err:  # noqa: BLE001 -- everything goes back to the parent, which raises it
-        results.put((time.time(), rank, "error", f"{type(err).__name__}: {err}\n{traceback.format_exc()}"))
-        return
-    # Plain pickle: a tensor put on the queue as it is would travel as a handle to this process's
-    # shared memory, which dies with the process.
-    results.put((time.time(), rank, "ok", pickle.dumps(value)))
-    dist.destroy_process_group()
-
-
-def _first_error(results, when: float, rank: int, error: str) -> tuple[int, str]:
-    """The earliest error, ``(rank, text)``: the other ranks usually fail a moment after the cause."""
-    errors = [(when, rank, error)]
-    grace = time.perf_counter() + 1.0
-    while time.perf_counter() < grace:
-        try:
-            when, other, status, value = results.get(timeout=0.1)
-        except queue.Empty:
-            continue
-        if status == "error":
-            errors.append((when, other, value))
-    _, rank, text = min(errors)
-    return rank, text
-
-
-def run_in_processes(fn: Callable[..., Any], world_size: int, *args: Any,
-                     timeout_s: float = 60) -> list[Any]:
-    """Run ``fn(rank, world_size, *args)`` in ``world_size`` forked processes joined by ``gloo``.
-
-    Each process is a copy of this one (``fork``), so ``fn`` may be defined in a notebook; it can
-    call ``torch.distributed`` collectives (the process group is initialised) and returns a
-    picklable value, such as a ``state_dict`` of CPU tensors.
-
-    Returns:
-        ``[fn's result in rank 0, ..., in rank world_size - 1]``.
-
-    Raises:
-        LaunchError: naming the first rank that raised, with its error and traceback, or after
-            ``timeout_s`` (a rank that waits for a collective the others never call); every
-            process is stopped either way.
-    """
-    if "fork" not in multiprocessing.get_all_start_methods():  # pragma: no cover - Windows
-        raise LaunchError("run_in_processes needs the 'fork' start method (Linux, Colab); elsewhere "
-                          "put the code in a script and use launch()")
-    context = multiprocessing.get_context("fork")
-    results = context.Queue()
-    with tempfile.TemporaryDirectory(prefix="gloo-") as folder:
-        store = os.path.join(folder, "store")
-        procs = [context.Process(target=_rank_main, args=(fn, r, world_size, store, args, results),
-                                 daemon=True) for r in range(world_size)]
-        for proc in procs:
-            proc.start()
-        outputs: dict[int, Any] = {}
-        deadline = time.perf_counter() + timeout_s
-        try:
-            while len(outputs) < world_size:
-                try:
-                    when, rank, status, value = results.get(timeout=max(deadline - time.perf_counter(), 0.01))
-                except queue.Empty:
-                    missing = sorted(set(range(world_size)) - set(outputs))
-                    raise LaunchError(f"ranks {missing} did not finish within {timeout_s:g} s (a collective "
-                                      "that not every rank calls waits forever); every process was stopped"
-                                      ) from None
-                if status == "error":
-                    rank, error = _first_error(results, when, rank, value)
-                    raise LaunchError(f"rank {rank} of {world_size} failed: {error}", rank=rank)
-                outputs[rank] = pickle.loads(value)
-        finally:
-            for proc in procs:
-                if proc.is_alive():
-                    proc.kill()
-                proc.join()
-    return [outputs[r] for r in range(world_size)]

@@ -11,7 +11,7 @@ import time
 import pytest
 import torch
 
-from dlcourse.pytorch import launch
+from dlcourse.pytorch import launch, process_group
 
 
 def test_cpu_choices():
@@ -72,7 +72,7 @@ def _rank_and_sum(rank, world_size, scale):
 
 def test_run_in_processes_all_reduces_across_real_processes():
     # 1 + 2 + 3 = 6 ranks' values, scaled by 10: every rank holds the sum.
-    assert launch.run_in_processes(_rank_and_sum, 3, 10.0) == [(r, 3, 60.0) for r in range(3)]
+    assert process_group.run_in_processes(_rank_and_sum, 3, 10.0) == [(r, 3, 60.0) for r in range(3)]
 
 
 def _fails_in_rank_1(rank, world_size):
@@ -83,7 +83,7 @@ def _fails_in_rank_1(rank, world_size):
 
 def test_run_in_processes_names_the_failed_rank_instead_of_hanging():
     with pytest.raises(launch.LaunchError, match=r"rank 1 of 2 failed: ValueError: rank 1 cannot go on"):
-        launch.run_in_processes(_fails_in_rank_1, 2, timeout_s=30)
+        process_group.run_in_processes(_fails_in_rank_1, 2, timeout_s=30)
 
 
 def _waits_alone(rank, world_size):
@@ -95,7 +95,7 @@ def _waits_alone(rank, world_size):
 
 def test_run_in_processes_stops_a_hanging_collective():
     with pytest.raises(launch.LaunchError, match=r"ranks \[0, 1\] did not finish within 3 s"):
-        launch.run_in_processes(_waits_alone, 2, timeout_s=3)
+        process_group.run_in_processes(_waits_alone, 2, timeout_s=3)
 
 
 def _tensors(rank, world_size):
@@ -103,6 +103,13 @@ def _tensors(rank, world_size):
 
 
 def test_run_in_processes_returns_tensors_that_outlive_their_process():
-    got = launch.run_in_processes(_tensors, 2)
+    got = process_group.run_in_processes(_tensors, 2)
     for rank, result in enumerate(got):
         assert torch.equal(result["weights"], torch.full((1000,), float(rank)))
+
+
+def test_course_script_is_found_from_any_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert launch.course_script("ddp_train.py").read_text().startswith('"""Lesson 14')
+    with pytest.raises(FileNotFoundError, match="no course script 'nothing.py'.*pip install -e"):
+        launch.course_script("nothing.py")
