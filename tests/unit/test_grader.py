@@ -257,5 +257,6 @@ def test_sandbox_command_line(tmp_path):
     assert f"--tmpfs {ROOT / 'solutions'} --remount-ro {ROOT / 'solutions'}" in text
     assert f"--ro-bind {ROOT} {ROOT}" in text and f"--bind {tmp_path} {tmp_path}" in text
     assert "--as=123456789" in argv and argv[-1] == "python"
+    assert "--nproc=256" in argv and "--cpu=900:905" in argv  # soft limit: SIGXCPU, then SIGKILL
     sources = {argv[i + 1] for i, a in enumerate(argv) if a in ("--bind", "--ro-bind")}
     assert str(Path.home()) not in sources and "/" not in sources  # no home folder, no whole disk

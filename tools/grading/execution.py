@@ -101,7 +101,7 @@ def _make_executor(cell_timeout: int, max_output_bytes: int, deadline: float):
             """Why the kernel died, as far as its exit status tells."""
             process = getattr(getattr(self.km, "provisioner", None), "process", None)
             code = process.poll() if process is not None else None
-            if code in (-signal.SIGXCPU, 128 + signal.SIGXCPU):
+            if code in (-signal.SIGXCPU, 128 + signal.SIGXCPU):  # the soft limit; SIGKILL 5 s later
                 return "the kernel used up its CPU-time limit"
             if code in (-signal.SIGXFSZ, 128 + signal.SIGXFSZ):
                 return "the kernel wrote a file larger than the limit"

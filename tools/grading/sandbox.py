@@ -207,7 +207,8 @@ def sandbox_config(sandbox: Sandbox, scratch: Path, env: dict[str, str], command
         args += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                  "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
     args += ["prlimit", f"--as={limits.memory}", f"--nproc={limits.processes}",
-             f"--cpu={limits.cpu_seconds}", f"--fsize={limits.file_size}", "--core=0", "--",
+             f"--cpu={limits.cpu_seconds}:{limits.cpu_seconds + 5}", f"--fsize={limits.file_size}",
+             "--core=0", "--",
              *command]
     return {"argv": args, "uid": sandbox.uid()}
 
