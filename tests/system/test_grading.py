@@ -15,9 +15,11 @@ import json
 import os
 import re
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -102,8 +104,8 @@ class Listener:
 def run_grader(tmp_path_factory):
     """Grade one submission of each kind; return what the checks need."""
     base = tmp_path_factory.mktemp("grading")
-    submissions, out, scratch = base / "submissions", base / "graded", base / "tmp"
-    scratch.mkdir()
+    submissions, out = base / "submissions", base / "graded"
+    scratch = Path(tempfile.mkdtemp(prefix="dlg-", dir="/tmp"))  # short: sockets live there
     marker = f"dlcourse-hostile-{secrets.token_hex(4)}"
     home = Path.home()
     targets = [home, home / ".cache", ROOT, ROOT / "dlcourse", ROOT / "solutions",
@@ -127,10 +129,12 @@ def run_grader(tmp_path_factory):
             env={**os.environ, "TMPDIR": str(scratch)})
     finally:
         listener.close()
+        left = list(scratch.iterdir())
+        shutil.rmtree(scratch, ignore_errors=True)
     assert run.returncode == 0, run.stdout + run.stderr
     return {"out": out, "rows": read_csv(out / "gradebook-latest.csv"), "stdout": run.stdout,
             "marker": marker, "listener": listener, "targets": targets, "modified": modified,
-            "course": course, "homes": homes, "scratch": scratch}
+            "course": course, "homes": homes, "left": left}
 
 
 def run_dir(graded) -> Path:
@@ -236,7 +240,7 @@ def check_nothing_was_written_outside_the_scratch_folders(graded):
     assert sorted(os.listdir(Path.home())) == graded["homes"]
     for path, content in graded["modified"].items():
         assert path.read_bytes() == content, path
-    assert not list(graded["scratch"].iterdir()), "a scratch folder was left behind"
+    assert not graded["left"], f"temporary folders were left behind: {graded['left']}"
     report = outputs(graded, "writes_outside")
     for folder in (Path.home(), ROOT, ROOT / "dlcourse", ROOT / "solutions"):
         assert f"'{folder}': 'written'" not in report, folder  # refused, not just removed after

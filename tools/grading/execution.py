@@ -152,7 +152,7 @@ class _Watchdog(threading.Thread):
                 return
 
 
-def _remove(folder: Path) -> None:
+def remove_folder(folder: Path) -> None:
     """Remove a scratch folder, whatever permissions the kernel left on its contents."""
     def unlock(function, path, _info):
         try:
@@ -182,8 +182,8 @@ def execute(nb: Any, *, cell_timeout: int, notebook_timeout: int, max_output_byt
     for index, source in (sources or {}).items():
         run_nb.cells[index].source = source
 
-    base = Path(tempfile.gettempdir())
-    if len(str(base)) > 60:  # Unix socket paths are limited to about 100 characters
+    base = Path(tempfile.gettempdir())  # a worker's own temporary folder (tools/grading/workers.py)
+    if len(str(base)) > 64:  # Unix socket paths are limited to about 100 characters
         base = Path("/tmp")
     scratch = Path(tempfile.mkdtemp(prefix="dlcourse-kernel-", dir=base))
     spec_dir = Path(tempfile.mkdtemp(prefix="dlcourse-spec-"))
@@ -214,7 +214,7 @@ def execute(nb: Any, *, cell_timeout: int, notebook_timeout: int, max_output_byt
             except Exception:  # noqa: BLE001 - best effort; the sandbox dies with its kernel
                 pass
     finally:
-        _remove(scratch)
+        remove_folder(scratch)
         shutil.rmtree(spec_dir, ignore_errors=True)
 
     records: dict[int, list] = {}

@@ -12,18 +12,32 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+from tools.grading.execution import remove_folder
 from tools.grading.gradebook import safe_name
 from tools.grading.scoring import grade_submission
 
 
+def temp_folder() -> Path:
+    """A new folder for one worker's temporary files (its kernel's scratch folder goes there).
+
+    The parent removes it when the worker ends, however it ends. Under a short path: the kernel's
+    sockets live in it, and Unix socket paths are limited to about 100 characters.
+    """
+    base = Path(tempfile.gettempdir())
+    return Path(tempfile.mkdtemp(prefix="dlcourse-worker-",
+                                 dir=base if len(str(base)) <= 36 else "/tmp"))
+
+
 def _worker(student: str, path: Path, source: Path, result_path: Path, log_path: Path,
-            options: dict) -> None:
+            options: dict, temp: Path) -> None:
     """Body of a forked worker process: grade one submission, write its result as JSON."""
     os.setsid()  # its own process group: the parent can kill it and what it started
     _die_with_parent()
+    tempfile.tempdir = str(temp)
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(log, 1)
     os.dup2(log, 2)
@@ -60,11 +74,13 @@ def grade_all(entries: list[tuple[str, Path]], source: Path, run_dir: Path, opti
             paths = (work / f"{name}.json", work / f"{name}.log")
             slot = free.pop(0)
             mine = {**options, "sandbox": dataclasses.replace(options["sandbox"], slot=slot)}
-            proc = context.Process(target=_worker, args=(student, path, source, *paths, mine))
+            temp = temp_folder()
+            proc = context.Process(target=_worker,
+                                   args=(student, path, source, *paths, mine, temp))
             proc.start()
-            running[student] = (proc, time.monotonic(), paths, slot)
+            running[student] = (proc, time.monotonic(), paths, slot, temp)
         time.sleep(0.05)
-        for student, (proc, start, (result_path, log_path), slot) in list(running.items()):
+        for student, (proc, start, (result_path, log_path), slot, temp) in list(running.items()):
             overdue = time.monotonic() - start > hard_limit
             if proc.is_alive() and not overdue:
                 continue
@@ -74,6 +90,7 @@ def grade_all(entries: list[tuple[str, Path]], source: Path, run_dir: Path, opti
             _kill_group(proc.pid)  # whatever the submission left behind
             del running[student]
             free.append(slot)
+            remove_folder(temp)  # the kernel's scratch folder too, if the worker was killed
             if result_path.exists():
                 result = json.loads(result_path.read_text())
             else:
@@ -112,10 +129,12 @@ def in_child(function, **kwargs):
 
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
+    temp = temp_folder()
 
     def body():
         os.setsid()
         _die_with_parent()
+        tempfile.tempdir = str(temp)
         try:
             send.send(("ok", function(**kwargs)))
         except SystemExit as error:
@@ -133,6 +152,7 @@ def in_child(function, **kwargs):
         kind, value = "exit", f"the child process stopped without a result (exit code {proc.exitcode})"
     proc.join()
     _kill_group(proc.pid)
+    remove_folder(temp)
     if kind == "exit":
         raise SystemExit(value)
     return value
