@@ -3,6 +3,14 @@
 The submissions are generated from ``exercises/00_warmup.ipynb`` (what students receive) and
 the answers in ``solutions/00_warmup.ipynb``, so they follow the exercise when it changes.
 :data:`EXPECTED` says what each must score (autograded points) and the status it must get.
+
+The hostile ones attack the grader, not just their own score: wrong answers with library functions
+replaced indirectly or the values sent to the grader forged; writes to the home folder, the course,
+the submissions, the results and the host's temporary folders (:func:`build` is told where, and a
+marker to name the files by); a connection to a port on 127.0.0.1 where the test listens; more
+memory than the limit; a fork bomb; processes that try to outlive their kernel; output and
+records that flood the notebook; a full disk. Each does its damage next to correct answers (or
+wrong ones), so it is scored on its merits; tests/system/test_grading.py checks the damage.
 """
 
 from __future__ import annotations
@@ -100,6 +108,151 @@ def one_hot(labels, n_classes):
     return out
 '''
 
+INDIRECT_REPLACEMENT = '''
+import importlib
+
+numpy_module = importlib.import_module("nu" + "mpy")
+# through a module's __dict__
+vars(numpy_module)["allclose"] = lambda *args, **kwargs: True
+numpy_module.__dict__["isnan"] = lambda x, *args, **kwargs: numpy_module.zeros(numpy_module.shape(x), bool)
+# exec of built-up names
+for name, fake in [("ab" + "s", "lambda x, *a, **k: 0 * x"), ("arg" + "where", "lambda x: [][0:0]"),
+                   ("array_" + "equal", "lambda *a, **k: True"), ("a" + "ll", "lambda *a, **k: True")]:
+    exec("numpy_module." + name + " = " + fake)
+# importlib: the checks and the builtins
+checks = importlib.import_module("dlcourse." + "checks")
+setattr(checks, "compare", lambda *args, **kwargs: None)
+setattr(checks.Check, "_fail", lambda self, message: None)
+setattr(checks, "is_grading", lambda: False)
+setattr(importlib.import_module("built" + "ins"), "AssertionError", Exception)
+'''
+
+FORGED_VALUES = '''
+import importlib
+
+import numpy as np
+
+checks = importlib.import_module("dlcourse." + "checks")
+# The visible checks' expected values are in the exercise anyone can read: send them instead.
+KNOWN = {"standardise([2, 4, 6])": [-1.224744871391589, 0.0, 1.224744871391589],
+         "mean of standardise([2, 4, 6])": 0.0, "std of standardise([2, 4, 6])": 1.0,
+         "one_hot([2, 0], 3)": [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]],
+         "row sums of one_hot([2, 0], 3)": [1.0, 1.0]}
+original = checks.Check._check
+
+
+def forged(self, method, name, got, expected=None, **params):
+    if name in KNOWN:
+        value = KNOWN[name] if method != "shape" else list(np.shape(KNOWN[name]))
+        got = checks.to_plain(value)
+    elif name == "":  # a hidden check: guess
+        got = checks.to_plain(0.0)
+    return original(self, method, name, got, expected, **params)
+
+
+checks.Check._check = forged
+'''
+
+WRITES = '''
+import os
+
+report = {{}}
+for folder in {targets!r}:
+    path = os.path.join(folder, {marker!r} + ".txt")
+    try:
+        with open(path, "w") as f:
+            f.write("written by a submission")
+        report[folder] = "written"
+    except OSError as error:
+        report[folder] = type(error).__name__
+for path in {modify!r}:
+    try:
+        with open(path, "a") as f:
+            f.write("# changed by a submission")
+        report[path] = "appended"
+    except OSError as error:
+        report[path] = type(error).__name__
+print(report)
+'''
+
+NETWORK = '''
+import socket
+
+report = {{}}
+for address in [("127.0.0.1", {port}), ("1.1.1.1", 53)]:
+    try:
+        socket.create_connection(address, timeout=3).close()
+        report[address] = "connected"
+    except OSError as error:
+        report[address] = type(error).__name__
+print(report)
+'''
+
+MEMORY = '''
+chunks = []
+try:
+    while True:
+        chunks.append(bytearray(64 << 20))
+except MemoryError:
+    print(f"MemoryError after {{len(chunks) * 64}} MiB")
+del chunks
+huge = np.ones({elements})  # more than the limit at once: MemoryError, uncaught
+'''
+
+FORK_BOMB = '''
+import os
+import time
+
+children = 0
+try:
+    while True:
+        if os.fork() == 0:
+            time.sleep(600)
+            os._exit(0)
+        children += 1
+except OSError as error:
+    print(f"fork refused after {children} processes: {error}")
+'''
+
+OUTLIVE = '''
+import os
+import subprocess
+import sys
+
+sleeper = [sys.executable, "-c", "import time\\nwhile True: time.sleep(1)", {marker!r}]
+subprocess.Popen(sleeper, start_new_session=True, stdin=subprocess.DEVNULL,
+                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+if os.fork() == 0:  # a daemon: double fork, new session
+    os.setsid()
+    if os.fork() == 0:
+        os.execv(sys.executable, sleeper)
+    os._exit(0)
+print("started processes meant to outlive the kernel")
+'''
+
+RECORD_FLOOD = '''
+from IPython.display import display
+
+_standardise = standardise
+
+
+def standardise(x):
+    junk = {{"block": "standardise", "outcome": "finished", "checks": [], "junk": "x" * 1_000_000}}
+    for _ in range(20):  # 20 MB of fake records in the test cell
+        display({{"application/vnd.dlcourse.check+json": junk}}, raw=True)
+    return _standardise(x)
+'''
+
+DISK_HOG = '''
+import os
+
+block = b"x" * (1 << 20)
+for n in range(64):  # files of 32 MiB, under the file-size limit, 2 GiB in all
+    with open(os.path.join(os.path.expanduser("~"), f"big{n}.bin"), "wb") as f:
+        for _ in range(32):
+            f.write(block)
+'''
+
 #: kind -> (autograded points it must get, status it must get, words its reason must contain)
 EXPECTED = {
     "correct": (4, "graded", "to be graded by a person"),
@@ -116,6 +269,15 @@ EXPECTED = {
     "edited_tests": (0, "graded", "edited"),
     "monkeypatched": (0, "graded", "review"),
     "disk_search": (0, "graded", "review"),
+    "indirect_replacement": (0, "graded", ""),
+    "forged_values": (0, "graded", ""),
+    "writes_outside": (4, "graded", ""),
+    "network": (4, "graded", ""),
+    "memory_hog": (4, "graded", ""),
+    "fork_bomb": (4, "graded", ""),
+    "outlive": (4, "graded", ""),
+    "record_flood": (2, "graded", ""),
+    "disk_hog": (4, "crashed", "scratch folder"),
 }
 
 
@@ -145,8 +307,15 @@ def _filled(standardise: str | None = None, one_hot: str | None = None,
     return nb
 
 
-def build(folder: Path) -> dict[str, Path]:
-    """Write one submission of each kind in :data:`EXPECTED` into ``folder``."""
+def build(folder: Path, *, marker: str = "dlcourse-hostile", port: int = 9,
+          targets: list[str] = (), modify: list[str] = (), memory_limit: int = 1 << 30
+          ) -> dict[str, Path]:
+    """Write one submission of each kind in :data:`EXPECTED` into ``folder``.
+
+    ``marker`` names the files and processes the hostile ones leave (to look for them after),
+    ``port`` is where the network submission connects on 127.0.0.1, ``targets`` the folders it
+    writes into and ``modify`` the files it appends to; ``memory_limit`` the kernels' limit.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
 
@@ -198,6 +367,27 @@ def build(folder: Path) -> dict[str, Path]:
 
     nb = _filled(standardise=DISK_SEARCH, one_hot="# answered above\n")
     save("disk_search", nb)
+
+    def with_cell(code: str, at: int = 5, **answers):
+        nb = _filled(**answers)
+        nb.cells.insert(at if at >= 0 else len(nb.cells), nbformat.v4.new_code_cell(code))
+        return nb
+
+    wrong = {"standardise": WRONG_STANDARDISE, "one_hot": WRONG_ONE_HOT}
+    save("indirect_replacement", with_cell(INDIRECT_REPLACEMENT, **wrong))
+    save("forged_values", with_cell(FORGED_VALUES, **wrong))
+    save("writes_outside", with_cell(WRITES.format(targets=list(targets), modify=list(modify),
+                                                   marker=marker)))
+    save("network", with_cell(NETWORK.format(port=port)))
+    save("memory_hog", with_cell(MEMORY.format(elements=memory_limit // 8 * 2)))
+    save("fork_bomb", with_cell(FORK_BOMB))
+    save("outlive", with_cell(OUTLIVE.format(marker=marker)))
+    nb = _filled()
+    standardise_cell = _cell(nb, "standardise")
+    nb.cells.insert(nb.cells.index(standardise_cell) + 1,
+                    nbformat.v4.new_code_cell(RECORD_FLOOD.format()))
+    save("record_flood", nb)
+    save("disk_hog", with_cell(DISK_HOG, at=-1))
     return written
 
 

@@ -5,14 +5,21 @@ Parametrised over solutions/*.ipynb, so a new exercise is covered as soon as it 
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from dlcourse.checks import EXPECTED_ARGUMENTS
 from tools import make_exercises
-from tools.grading.assignment import checking_blocks, is_autograded_test
+from tools.grading.assignment import (
+    REFERENCE_PREFIX,
+    checking_blocks,
+    graded_source,
+    is_autograded_test,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,3 +118,105 @@ def test_solution_passes_its_own_checks(source):
             for block in checking_blocks(cell.source):
                 assert f"{block}: all tests passed" in text, (
                     f"solutions/{source.name}: {block!r} does not pass (refresh its outputs?)")
+
+
+# ---- What a graded kernel gets: test cells without expected values (tools/grading/assignment.py).
+
+#: Test cells whose checks are all claims (check.true) about a trained model: the kernel reports
+#: them, so a tampered kernel could claim them (docs/instructors.md, "What the grader trusts").
+CLAIMS_ONLY = {("05_train_mlp", "test-train-digits"), ("09_convolution", "test-train-cnn"),
+               ("11_gan_losses", "test-train-ring")}
+VALUE_CHECKS = {"close", "equal", "shape", "grad"}
+HIDDEN = re.compile(r"^### BEGIN HIDDEN TESTS\n(.*?)^### END HIDDEN TESTS", re.S | re.M)
+
+
+def graded_test_cells(source):
+    nb = nbformat.read(source, as_version=4)
+    release = {nbgrader(c)["grade_id"]: c for c in make_exercises.release_notebook(nb).cells
+               if nbgrader(c)}
+    for cell in nb.cells:
+        if is_autograded_test(cell):
+            grade_id = nbgrader(cell)["grade_id"]
+            visible = set(checking_blocks(release[grade_id].source))
+            yield grade_id, cell.source, set(checking_blocks(cell.source)) - visible
+
+
+def check_calls(tree):
+    """(method, call, block name) of every ``check.<method>(...)`` inside a ``with checking``."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.With):
+            for item in node.items:
+                call = item.context_expr
+                if (isinstance(call, ast.Call) and getattr(call.func, "id", None) == "checking"
+                        and isinstance(item.optional_vars, ast.Name)):
+                    name = item.optional_vars.id
+                    for inner in ast.walk(node):
+                        if (isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute)
+                                and getattr(inner.func.value, "id", None) == name):
+                            found.append((inner.func.attr, inner, call.args[0].value))
+    return found
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_hidden_tests_are_whole_blocks(source):
+    """A hidden test is a block of its own, so the grader knows which feedback to keep short."""
+    for grade_id, text, hidden in graded_test_cells(source):
+        regions = HIDDEN.findall(text)
+        assert "### BEGIN HIDDEN TESTS" not in HIDDEN.sub("", text), (
+            f"{grade_id}: hidden-test markers must start their lines, outside any block")
+        in_regions = {b for region in regions for b in checking_blocks(region)}
+        assert in_regions == hidden, (f"{grade_id}: the hidden region must hold whole "
+                                      f"`with checking(...)` blocks: {in_regions} vs {hidden}")
+        for region in regions:
+            loose = [m for m, call, _ in check_calls(ast.parse(region))]
+            assert len(loose) == sum(1 for _ in re.finditer(r"\bcheck\.\w+\(", region)), grade_id
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_graded_kernels_get_no_expected_values(source):
+    """The graded source runs (no reference function left behind) and holds no answer."""
+    for grade_id, text, hidden in graded_test_cells(source):
+        graded = graded_source(text, hidden)
+        tree = ast.parse(graded)
+        left = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+                and n.id.startswith(REFERENCE_PREFIX)}
+        assert not left, f"{grade_id}: {left} used outside an expected argument"
+        original = ast.parse(text)
+        answers = set()
+        for method, call, block in check_calls(original):
+            for position in EXPECTED_ARGUMENTS.get(method, {}):
+                if block in hidden and position < len(call.args):
+                    answers |= significant_numbers(call.args[position])
+        for node in ast.walk(original):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith(REFERENCE_PREFIX):
+                answers |= significant_numbers(node)
+        leaked = answers & significant_numbers(tree)
+        assert not leaked, f"{grade_id}: expected values reach the graded kernel: {leaked}"
+        # and no other precise number in a hidden test: an answer kept in a variable
+        for region in HIDDEN.findall(text):
+            left = significant_numbers(ast.parse(graded_source(region, hidden)))
+            assert not left, (f"{grade_id}: hidden test numbers {left} reach the graded kernel; "
+                              "put expected values in the check's expected argument")
+
+
+def significant_numbers(tree) -> set[float]:
+    """Float literals with at least five significant digits: answers, not inputs."""
+    def digits(x: float) -> int:
+        mantissa = f"{abs(x):.15g}".split("e")[0].replace(".", "")
+        return len(mantissa.strip("0"))
+
+    return {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)
+            and isinstance(n.value, float) and digits(n.value) >= 5}
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_every_test_cell_checks_values_against_the_key(source):
+    """A question's points rest on values the grader compares, not on claims the kernel makes."""
+    for grade_id, text, _ in graded_test_cells(source):
+        methods = {m for m, _, _ in check_calls(ast.parse(text))}
+        if (source.stem, grade_id) in CLAIMS_ONLY:
+            assert not methods & VALUE_CHECKS, f"{grade_id} checks values now: leave CLAIMS_ONLY"
+        else:
+            assert methods & VALUE_CHECKS, (f"{grade_id} has only claims: add a value check, "
+                                            "or list it in CLAIMS_ONLY with the reason")

@@ -1,42 +1,149 @@
 """The instructor's grader (tools/grading/) on one submission of every kind, correct to hostile.
 
-One grading run over a folder built by tests/grading/hostile.py (from the real exercise
-00_warmup), checked by the check_* helpers; it takes about a minute on two cores. The grader's
-parts that need no kernel (restoring, the gradebooks of a rerun) are tested in
-tests/unit/test_grader.py.
+One grading run, in the bubblewrap sandbox, over a folder built by tests/grading/hostile.py (from
+the real exercise 00_warmup), checked by the check_* helpers: every submission is scored on its
+merits while the others grade normally, the batch finishes, and the hostile ones leave nothing
+behind: no file outside their scratch folders (the course, the home folder, the host's temporary
+folders are snapshotted or searched before and after), no connection to a port listening on
+127.0.0.1, no process. The limits are small so that it stays quick (about two and a half minutes
+on two cores). The grader's parts that need no kernel are tested in tests/unit/test_grader.py.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import secrets
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
+import threading
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from tests.grading import hostile
 from tests.grading.results import read_csv
 from tools.grading import gradebook
+from tools.grading.sandbox import bwrap_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 CELL_TIMEOUT = 20  # the endless loop costs this much
+MEMORY_LIMIT = 2 * 2**30
+#: Folders of the course that grading must leave alone (caches and build output aside).
+SKIP = {".venv", ".git", "__pycache__", "build", ".pytest_cache", ".ruff_cache",
+        ".ipynb_checkpoints", "node_modules"}
+
+PROBLEM = bwrap_problem()
+#: .ci/run sets DLCOURSE_REQUIRE_SANDBOX=1: there the grading run must happen, not skip.
+pytestmark = pytest.mark.skipif(
+    bool(PROBLEM) and not os.environ.get("DLCOURSE_REQUIRE_SANDBOX"),
+    reason=f"no bubblewrap sandbox here: {PROBLEM} (CI installs it and runs this test)")
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file under ``folder`` (caches aside): its size and modification time."""
+    found = {}
+    for parent, subfolders, files in os.walk(folder):
+        subfolders[:] = [s for s in subfolders if s not in SKIP]
+        for name in files:
+            path = Path(parent) / name
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            found[str(path.relative_to(folder))] = (stat.st_size, stat.st_mtime_ns)
+    return found
+
+
+def processes_with(marker: str) -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker in (entry / "cmdline").read_bytes().decode(
+                    errors="replace"):
+                found.append(entry.name)
+        except OSError:
+            pass
+    return found
+
+
+class Listener:
+    """A TCP port on 127.0.0.1 that records every connection it accepts."""
+
+    def __init__(self) -> None:
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen()
+        self.socket.settimeout(0.2)
+        self.port = self.socket.getsockname()[1]
+        self.accepted: list = []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            try:
+                connection, address = self.socket.accept()
+                self.accepted.append(address)
+                connection.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.done.set()
+        self.thread.join()
+        self.socket.close()
 
 
 def run_grader(tmp_path_factory):
-    """Grade one submission of each kind; return (output folder, gradebook rows, run output)."""
+    """Grade one submission of each kind; return what the checks need."""
     base = tmp_path_factory.mktemp("grading")
-    submissions = base / "submissions"
-    hostile.build(submissions)
-    out = base / "graded"
-    run = subprocess.run(
-        [sys.executable, "-m", "tools.grading", hostile.ASSIGNMENT, str(submissions),
-         "--out", str(out), "--cell-timeout", str(CELL_TIMEOUT), "--notebook-timeout", "120",
-         "--max-output-bytes", "20000", "--jobs", "2"],
-        capture_output=True, text=True, timeout=600, cwd=ROOT)
+    submissions, out = base / "submissions", base / "graded"
+    scratch = Path(tempfile.mkdtemp(prefix="dlg-", dir="/tmp"))  # short: sockets live there
+    marker = f"dlcourse-hostile-{secrets.token_hex(4)}"
+    home = Path.home()
+    targets = [home, home / ".cache", ROOT, ROOT / "dlcourse", ROOT / "solutions",
+               ROOT / "exercises", submissions, out, Path("/tmp"), Path("/var/tmp"),
+               Path("/dev/shm")]
+    modify = [ROOT / "dlcourse" / "__init__.py", ROOT / "solutions" / "00_warmup.ipynb",
+              submissions / "correct.ipynb"]
+    listener = Listener()
+    hostile.build(submissions, marker=marker, port=listener.port,
+                  targets=[str(t) for t in targets], modify=[str(m) for m in modify],
+                  memory_limit=MEMORY_LIMIT)
+    course, homes = snapshot(ROOT), sorted(os.listdir(home))
+    modified = {m: m.read_bytes() for m in modify}
+    try:
+        run = subprocess.run(
+            [sys.executable, "-m", "tools.grading", hostile.ASSIGNMENT, str(submissions),
+             "--out", str(out), "--cell-timeout", str(CELL_TIMEOUT), "--notebook-timeout", "120",
+             "--max-output-bytes", "20000", "--jobs", "2", "--memory-limit", str(MEMORY_LIMIT),
+             "--process-limit", "64", "--cpu-limit", "150", "--scratch-limit", "200M"],
+            capture_output=True, text=True, timeout=900, cwd=ROOT,
+            env={**os.environ, "TMPDIR": str(scratch)})
+    finally:
+        listener.close()
+        left = list(scratch.iterdir())
+        shutil.rmtree(scratch, ignore_errors=True)
     assert run.returncode == 0, run.stdout + run.stderr
-    return out, read_csv(out / "gradebook-latest.csv"), run.stdout
+    return {"out": out, "rows": read_csv(out / "gradebook-latest.csv"), "stdout": run.stdout,
+            "marker": marker, "listener": listener, "targets": targets, "modified": modified,
+            "course": course, "homes": homes, "left": left}
+
+
+def run_dir(graded) -> Path:
+    return graded["out"] / (graded["out"] / "LATEST").read_text().strip()
+
+
+def outputs(graded, kind: str) -> str:
+    nb = nbformat.read(run_dir(graded) / "graded" / f"{kind}.ipynb", as_version=4)
+    return json.dumps([c.get("outputs", []) for c in nb.cells])
 
 
 def autograded_total(row: dict[str, str]) -> float:
@@ -44,11 +151,12 @@ def autograded_total(row: dict[str, str]) -> float:
 
 
 def check_gradebook_is_complete(graded):
-    out, rows, _ = graded
+    rows = graded["rows"]
     assert set(rows) == set(hostile.EXPECTED)
     header = list(next(iter(rows.values())))
     assert header == ["student", "assignment", "test-standardise", "test-one-hot",
-                      "explain-constant-input", "total", "max", "status", "reason"]
+                      "explain-constant-input", "points", "late penalty %", "total", "max",
+                      "submitted", "days late", "status", "reason"]
     for student, row in rows.items():
         assert row["assignment"] == "00_warmup"
         assert row["max"] == "5"
@@ -56,76 +164,101 @@ def check_gradebook_is_complete(graded):
         assert row["reason"], f"{student} has no stated reason"
         assert float(row["total"]) == autograded_total(row) + float(
             row["explain-constant-input"] or 0)
-        feedback = (out / (out / "LATEST").read_text().strip() / "feedback" / f"{student}.md")
-        assert feedback.exists(), student
+        assert (run_dir(graded) / "feedback" / f"{student}.md").exists(), student
 
 
 def check_each_submission_scores_what_it_earned(graded, kind):
-    _, rows, stdout = graded
     points, status, reason = hostile.EXPECTED[kind]
-    row = rows[kind]
-    if kind == "disk_search" and "WITHOUT the sandbox" in row["reason"]:
-        return  # no sandbox on this machine: hidden tests are readable by submissions
+    row = graded["rows"][kind]
     assert autograded_total(row) == points, (kind, row)
     assert row["status"] == status, (kind, row)
     assert reason.lower() in row["reason"].lower(), (kind, row["reason"])
 
 
 def check_correct_submission_full_marks_and_manual_answer_left_for_a_person(graded):
-    _, rows, _ = graded
+    rows = graded["rows"]
     row = rows["correct"]
     assert row["test-standardise"] == "2" and row["test-one-hot"] == "2"
     assert row["explain-constant-input"] == ""  # a person grades it
     assert rows["untouched"]["explain-constant-input"] == "0"  # a blank answer scores 0
 
 
-def check_feedback_is_specific_and_hides_hidden_test_source(graded):
-    out, _, _ = graded
-    run_dir = out / (out / "LATEST").read_text().strip()
-    partial = (run_dir / "feedback" / "partial.md").read_text()
-    assert "one_hot([2, 0], 3)" in partial and "wrong at index" in partial
-    untouched = (run_dir / "feedback" / "untouched.md").read_text()
-    assert "not attempted" in untouched
+def hidden_text() -> list[str]:
+    """The hidden tests' lines and the numbers in them, as they must never reach a student."""
     source = nbformat.read(hostile.SOLUTION, as_version=4)
-    hidden = [line.strip() for cell in source.cells
-              for region in re.findall(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS",
-                                       cell.source, flags=re.S)
-              for line in region.splitlines() if len(line.strip()) > 20]
-    assert hidden
-    for feedback in (run_dir / "feedback").glob("*.md"):
+    regions = [region for cell in source.cells for region in
+               re.findall(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", cell.source, re.S)]
+    lines = [line.strip() for region in regions for line in region.splitlines()
+             if len(line.strip()) > 20]
+    numbers = {n for region in regions for n in re.findall(r"-?\d+\.\d{4,}", region)}
+    inputs = {m for region in regions for m in re.findall(r"\[[-\d., ]{6,}\]", region)}
+    return lines + sorted(numbers) + sorted(inputs)
+
+
+def check_feedback_is_specific_and_hides_hidden_tests(graded):
+    folder = run_dir(graded)
+    partial = (folder / "feedback" / "partial.md").read_text()
+    assert "one_hot([2, 0], 3)" in partial and "wrong at index" in partial
+    assert "one_hot (hidden): hidden check 2 of 4 failed: a value is wrong" in partial
+    assert "not attempted" in (folder / "feedback" / "untouched.md").read_text()
+    secrets_ = hidden_text()
+    assert secrets_
+    for feedback in (folder / "feedback").glob("*.md"):
         text = feedback.read_text()
         assert "### BEGIN" not in text
-        for line in hidden:
-            assert line not in text, (feedback.name, line)
-    written = (run_dir / "written-answers.md").read_text()
-    assert "divide 0 by 0" in written
+        for secret in secrets_:
+            assert secret not in text, (feedback.name, secret)
+    assert "divide 0 by 0" in (folder / "written-answers.md").read_text()
 
 
-def check_monkeypatched_checks_and_forged_records_do_not_pass(graded):
-    out, rows, _ = graded
-    run_dir = out / (out / "LATEST").read_text().strip()
-    nb = nbformat.read(run_dir / "graded" / "monkeypatched.ipynb", as_version=4)
-    test_cell = next(c for c in nb.cells
-                     if c.metadata.get("nbgrader", {}).get("grade_id") == "test-standardise")
-    text = json.dumps(test_cell.outputs)
-    assert "CheckFailed" in text  # the pristine checks ran and failed the wrong answer
-    assert "touches dlcourse.checks" in rows["monkeypatched"]["reason"]
+def check_wrong_answers_do_not_pass_whatever_the_kernel_replaced(graded):
+    for kind in ("monkeypatched", "indirect_replacement", "forged_values"):
+        text = outputs(graded, kind)
+        assert "[grader] standardise" in text, kind  # the grader's verdicts, not the kernel's
+    assert "touches dlcourse.checks" in graded["rows"]["monkeypatched"]["reason"]
+    # The forged visible values pass the visible block: the hidden one holds the line.
+    forged = (run_dir(graded) / "feedback" / "forged_values.md").read_text()
+    assert "standardise (hidden): hidden check 1 of 3 failed" in forged
 
 
 def check_deleted_and_edited_test_cells_run_with_their_hidden_tests(graded):
-    out, _, _ = graded
-    run_dir = out / (out / "LATEST").read_text().strip()
-    for kind, block in (("deleted_reordered", "one_hot (hidden): all tests passed"),
-                        ("edited_tests", "standardise: mean of standardise([2, 4, 6])")):
-        nb = nbformat.read(run_dir / "graded" / f"{kind}.ipynb", as_version=4)
-        assert block in json.dumps([c.get("outputs", []) for c in nb.cells]), kind
+    for kind in ("deleted_reordered", "edited_tests"):
+        nb = nbformat.read(run_dir(graded) / "graded" / f"{kind}.ipynb", as_version=4)
+        text = json.dumps(nb)
+        assert "one_hot (hidden)" in text, kind  # the hidden block ran and was judged
         # the saved notebook shows the tests as students saw them: no hidden test source
-        assert "### BEGIN HIDDEN" not in json.dumps(nb)
-        assert 'checking("one_hot (hidden)")' not in json.dumps(nb)
+        assert "### BEGIN HIDDEN" not in text
+        assert 'checking(\\"one_hot (hidden)\\")' not in text
+
+
+def check_nothing_was_written_outside_the_scratch_folders(graded):
+    marker = graded["marker"]
+    for folder in graded["targets"]:
+        if folder.is_dir():
+            assert not [p for p in os.listdir(folder) if marker in p], folder
+    assert snapshot(ROOT) == graded["course"], "a file of the course changed"
+    assert sorted(os.listdir(Path.home())) == graded["homes"]
+    for path, content in graded["modified"].items():
+        assert path.read_bytes() == content, path
+    assert not graded["left"], f"temporary folders were left behind: {graded['left']}"
+    report = outputs(graded, "writes_outside")
+    for folder in (Path.home(), ROOT, ROOT / "dlcourse", ROOT / "solutions"):
+        assert f"'{folder}': 'written'" not in report, folder  # refused, not just removed after
+    assert "'/tmp': 'written'" in report  # the sandbox's /tmp is a folder of its scratch
+
+
+def check_no_connection_no_process_and_limits_held(graded):
+    assert graded["listener"].accepted == [], "a kernel reached a port on the host's 127.0.0.1"
+    assert "ConnectionRefusedError" in outputs(graded, "network")
+    assert not processes_with(graded["marker"]), "a process outlived its kernel"
+    assert "MemoryError" in outputs(graded, "memory_hog")
+    assert "fork refused after" in outputs(graded, "fork_bomb")
+    flood = (run_dir(graded) / "feedback" / "record_flood.md").read_text()
+    assert "more data than the grader accepts" in flood
 
 
 def test_one_grading_run_over_every_kind_of_submission(tmp_path_factory):
-    """One run (about a minute on two cores), so it is also run once under pytest-xdist."""
+    """One run (about two and a half minutes on two cores), so it is also run once under xdist."""
     graded = run_grader(tmp_path_factory)
     check_gradebook_is_complete(graded)
     failures = []
@@ -136,9 +269,11 @@ def test_one_grading_run_over_every_kind_of_submission(tmp_path_factory):
             failures.append(f"{kind}: {error}")
     assert not failures, "\n".join(failures)
     check_correct_submission_full_marks_and_manual_answer_left_for_a_person(graded)
-    check_feedback_is_specific_and_hides_hidden_test_source(graded)
-    check_monkeypatched_checks_and_forged_records_do_not_pass(graded)
+    check_feedback_is_specific_and_hides_hidden_tests(graded)
+    check_wrong_answers_do_not_pass_whatever_the_kernel_replaced(graded)
     check_deleted_and_edited_test_cells_run_with_their_hidden_tests(graded)
+    check_nothing_was_written_outside_the_scratch_folders(graded)
+    check_no_connection_no_process_and_limits_held(graded)
 
 
 def test_disk_search_would_find_hidden_tests_without_the_sandbox(tmp_path):

@@ -147,8 +147,8 @@ def test_each_part_imports_only_the_parts_below_it(module):
 
 
 def test_checks_stand_alone():
-    # The grader (tools/grading/execution.py) executes dlcourse/checks.py's source as a module of its
-    # own inside the kernel.
+    # The same module compares in a learner's kernel and in the grader's own process
+    # (tools/grading/scoring.py): it stands alone, with nothing of the course behind it.
     assert not {name for name in imported_names(MODULES["dlcourse.checks"]) if name.startswith("dlcourse")}
 
 

@@ -1,7 +1,8 @@
-"""dlcourse.checks: specific messages, 'not attempted' for a learner, failure when grading."""
+"""dlcourse.checks: specific messages for a learner; plain values, and no verdict, when grading."""
 
 from __future__ import annotations
 
+import math
 import types
 
 import numpy as np
@@ -9,15 +10,25 @@ import pytest
 import torch
 
 import dlcourse.checks as checks
-from dlcourse.checks import CheckFailed, checking
+from dlcourse.checks import CheckFailed, checking, compare, from_plain, to_plain
+
+
+def copy_in_mode(monkeypatch, mode: str):
+    """A fresh copy of the module, as a kernel started with DLCOURSE_CHECKS=mode imports it."""
+    monkeypatch.setenv(checks.MODE_VARIABLE, mode)
+    module = types.ModuleType(f"checks_{mode}")
+    exec(compile(open(checks.__file__).read(), checks.__file__, "exec"), module.__dict__)
+    return module
 
 
 @pytest.fixture
-def fresh():
-    """A fresh copy of the module (grading mode is per copy, as the grader installs it)."""
-    module = types.ModuleType("fresh_checks")
-    exec(compile(open(checks.__file__).read(), checks.__file__, "exec"), module.__dict__)
-    return module
+def grading(monkeypatch):
+    return copy_in_mode(monkeypatch, "grading")
+
+
+@pytest.fixture
+def key(monkeypatch):
+    return copy_in_mode(monkeypatch, "key")
 
 
 def failure(block):
@@ -54,15 +65,114 @@ def test_not_attempted_is_swallowed_for_a_learner(capsys):
     assert "sigmoid: not attempted yet" in capsys.readouterr().out
 
 
-def test_not_attempted_fails_in_grading_mode_and_publishes_records(fresh):
-    fresh._enable_grading("tok")
-    with pytest.raises(fresh.CheckFailed, match="not attempted"):
-        with fresh.checking("q1"):
-            raise NotImplementedError()
-    with fresh.checking("q2") as check:
-        check.true("ok", True)
-    assert [(r["block"], r["status"], r["token"]) for r in fresh.RECORDS[-2:]] == [
-        ("q1", "not attempted", "tok"), ("q2", "passed", "tok")]
+def test_grading_mode_sends_values_and_decides_nothing(grading, capsys):
+    with grading.checking("q1") as check:
+        check.close("wrong on purpose", [1.0, 2.0], None)  # the grader removed the expected value
+        check.shape("s", np.zeros((2, 3)), None)
+        check.true("claim", np.float64(0.0) > 1)
+        check.same("pair", [1.0], np.array([1.0]))
+    record = grading.RECORDS[-1]
+    assert record["block"] == "q1" and record["outcome"] == "finished" and record["error"] is None
+    assert [(c["method"], c["name"], c["value"]) for c in record["checks"]] == [
+        ("close", "wrong on purpose", {"list": [1.0, 2.0]}), ("shape", "s", {"list": [2, 3]}),
+        ("true", "claim", False), ("same", "pair", {"list": [1.0]})]
+    assert "expected" not in str(record)  # nothing of an expected value, nothing compared
+    assert capsys.readouterr().out == "q1: 4 value(s) sent to the grader\n"
+
+
+def test_grading_mode_reports_stubs_and_errors_and_goes_on(grading):
+    with grading.checking("q1"):
+        raise NotImplementedError()
+    with grading.checking("q2") as check:
+        check.equal("n", 1, None)
+        raise ZeroDivisionError("division by zero")
+    with pytest.raises(KeyboardInterrupt, match="interrupted"):  # an interrupt still stops the cell
+        with grading.checking("q3"):
+            raise KeyboardInterrupt("interrupted")
+    assert [(r["block"], r["outcome"], (r["error"] or {}).get("type"), len(r["checks"]))
+            for r in grading.RECORDS[-3:]] == [("q1", "not attempted", None, 0),
+                                               ("q2", "error", "ZeroDivisionError", 1),
+                                               ("q3", "error", "KeyboardInterrupt", 0)]
+
+
+def test_grading_mode_grad_sends_the_gradient_and_the_functions_finite_differences(grading):
+    with grading.checking("g") as check:
+        check.grad("d/dx x^2", lambda v: float(np.sum(v**2)), np.array([1.0, -2.0]), [0.0, 0.0])
+    sent = grading.RECORDS[-1]["checks"][0]
+    assert from_plain(sent["value"]) == [0.0, 0.0]
+    assert np.allclose(from_plain(sent["other"]), [2.0, -4.0])
+
+
+def test_key_mode_compares_and_records_expected_values_and_tolerances(key):
+    with key.checking("k") as check:
+        check.close("c", [1.0, 2.0], [1.0, 2.0], rtol=1e-3)
+        check.true("t", True, hint="h")
+    record = key.RECORDS[-1]
+    assert record["checks"] == [
+        {"method": "close", "name": "c", "expected": {"list": [1.0, 2.0]},
+         "params": {"rtol": 1e-3, "atol": 1e-8}},
+        {"method": "true", "name": "t", "expected": True, "params": {"hint": "h"}}]
+    with pytest.raises(key.CheckFailed, match="expected 3, got 2"):
+        with key.checking("bad") as check:
+            check.close("c", 2.0, 3.0)
+    assert key.RECORDS[-1]["outcome"] == "failed"
+
+
+@pytest.mark.parametrize("value", [
+    None, True, 3, -2.5, "text", [1, (2, "a")], {"a": [1.0], 2: None}, (), {1, 2},
+    np.arange(6).reshape(2, 3), np.array([[True, False]]), np.array(["x", "yz"]),
+    np.float32(0.5), np.int64(7), np.bool_(True), torch.tensor([[1.5, -2.0]])])
+def test_plain_data_round_trip(value):
+    back = from_plain(to_plain(value))
+    if isinstance(value, torch.Tensor):
+        value = value.numpy()
+    if isinstance(value, np.ndarray):
+        assert isinstance(back, np.ndarray) and back.shape == value.shape
+        assert back.tolist() == value.tolist()
+    elif isinstance(value, set):
+        assert back == frozenset(value)
+    else:
+        assert back == value and type(back) is type(value.item() if isinstance(value, np.generic)
+                                                   else value)
+
+
+def test_plain_data_keeps_nan_and_infinity_and_describes_the_rest():
+    back = from_plain(to_plain(np.array([np.nan, np.inf, -np.inf, 1.0])))
+    assert np.isnan(back[0]) and back[1] == np.inf and back[2] == -np.inf
+    assert math.isnan(from_plain(to_plain(float("nan"))))
+    opaque = from_plain(to_plain(object()))
+    assert isinstance(opaque, checks.Opaque) and opaque.type_name == "object"
+    big = from_plain(to_plain(np.zeros(checks.MAX_ELEMENTS + 1)))
+    assert isinstance(big, checks.Opaque) and "too large" in big.text
+
+
+@pytest.mark.parametrize(("method", "got", "expected", "params"), [
+    ("close", np.array([1.0, 2.5, 3.0]), [1, 2, 3], {}),
+    ("close", None, 1.0, {}),
+    ("close", [np.nan, 1.0], [0.0, 1.0], {}),
+    ("close", [1.0, 2.0], [1.0, 2.0, 3.0], {}),
+    ("equal", ("a", 2), ["a", 2], {}),
+    ("equal", np.array([1, 2]), np.array([1, 3]), {}),
+    ("shape", np.zeros((3, 2)), (2, 3), {}),
+    ("true", False, True, {"hint": "look"}),
+])
+def test_a_learner_and_the_grader_get_the_same_verdict(method, got, expected, params):
+    """One definition, two places: the learner's message is the grader's comparison's."""
+    def block(check):
+        if method == "true":
+            check.true("v", got, **params)
+        else:
+            getattr(check, method)("v", got, expected, **params)
+
+    learner = failure(run(block))
+    with checking("q") as check:  # what a grading kernel sends, compared as the grader does
+        sent = check.sent
+    value = (to_plain(None if got is None else list(np.shape(got))) if method == "shape"
+             else to_plain(bool(got)) if method == "true" else to_plain(got))
+    verdict = compare(method, "v", from_plain(value), from_plain(to_plain(
+        list(expected) if method == "shape" else expected)), **params)
+    assert sent == [] and verdict is not None
+    assert learner == f"q: {verdict.message}"
 
 
 def test_other_errors_propagate(capsys):

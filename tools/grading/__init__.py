@@ -1,7 +1,9 @@
 """The instructor's grader: a folder of submitted notebooks into a gradebook (CSV) and feedback.
 
-Usage (from the repository's root):
+Usage (from the repository's root; docs/instructors.md has every option):
     python -m tools.grading ASSIGNMENT SUBMISSIONS [--out DIR] [--cell-timeout S] [--jobs N]
+        [--memory-limit 4G] [--due TIME --late-penalty 10 --late-cap 50 --grace 15m]
+        [--export canvas,moodle --roster FILE] [--similarity] [--no-sandbox]
     make grade ASSIGNMENT=00_warmup SUBMISSIONS=path/to/folder
 
 ASSIGNMENT names a source notebook in solutions/ (``00_warmup``) or is a path to one.
@@ -10,36 +12,45 @@ SUBMISSIONS is a folder with one entry per student: ``alice.ipynb``, or nbgrader
 the folder); every run writes a new ``runs/<time>/`` folder and a new ``gradebook-<time>.csv``,
 and copies the latter to ``gradebook-latest.csv``: an earlier gradebook is never overwritten.
 
-Each submission is graded in its own worker process and a fresh kernel:
+The threat model: a submission controls everything inside its kernel. So pass or fail is decided
+by the grader's own process, from plain values the kernel sends, against expected values the kernel
+never sees; and the kernel runs in a bubblewrap sandbox (read-only system and course, a private
+scratch folder, no network, its own processes, limits on memory, processes and CPU).
+
+Once per run, the solution runs in the sandbox to make the answer key (every check's expected
+value, in memory only). Then each submission is graded in its own worker process and a fresh
+kernel:
 
 1. read and validate the notebook (not JSON, not a notebook: scored 0, with the reason);
 2. clear its outputs, then let nbgrader restore it from the source, as ``nbgrader autograde``
    does: DeduplicateIds, then OverwriteCells (with ``add_missing_cells``) against an in-memory
    gradebook filled by SaveCells from the source *with* its hidden tests, so edited or deleted
    test cells come back as written, hidden tests included; cells are put back in source order;
-3. run it with nbgrader's Execute preprocessor (per-cell time limit, interrupt on timeout,
-   output capped per cell), in a kernel that runs in a sandbox where it cannot see solutions/,
-   the repository's .git, the submissions or the results (Linux namespaces via ``unshare``);
-   right before each graded test cell the grader runs a pristine copy of dlcourse.checks with
-   a random token (see dlcourse/checks.py), and a test cell scores only if every ``checking``
-   block in it reported "passed" with that token *and* nbgrader's ``determine_grade`` gives it
-   points (no error, nothing on stderr);
-4. write the executed notebook (for the instructor), a feedback file (for the student) and one
-   gradebook row: student, assignment, points per question, total, max, status, reason.
+3. remove from the test cells what only serves the expected values (the checks' expected
+   arguments, ``reference_`` functions, hidden checks' names and hints);
+4. run it with nbgrader's Execute preprocessor (per-cell time limit, interrupt on timeout,
+   output capped per cell) in the sandboxed kernel, where dlcourse.checks is in grading mode:
+   each ``checking`` block sends the values its checks computed, and compares nothing;
+5. judge each test cell here, against the key (``dlcourse.checks.compare``): it earns its points
+   when every block sent exactly its checks' values and each one passes;
+6. write the executed notebook (for the instructor, with the grader's verdicts), a feedback file
+   (for the student: what failed, hidden tests without their inputs or answers) and one gradebook
+   row, the late penalty applied; then the LMS exports and the similarity report if asked.
 
 Written answers are left for a person (an empty cell in the gradebook; a blank answer scores 0).
 
 The modules, in the order a submission meets them:
 
-- ``cli``: the command: options, the run folder, the sandbox decision, then the two below;
+- ``cli``: the command: options, the sandbox check, the run folder, then the modules below;
+- ``key``: the answer key, from a run of the solution;
 - ``workers``: one forked worker process per submission, killed past the hard limit;
-- ``scoring``: one submission: validate, restore, execute, score each graded cell;
-- ``assignment``: the source notebook and its graded cells (ids, points, ``checking`` blocks);
+- ``scoring``: one submission: validate, restore, execute, judge each test cell;
+- ``assignment``: the source notebook and its graded cells; test cells without expected values;
 - ``restore``: the instructor's locked cells and hidden tests put back into a submission;
-- ``sandbox``: the namespaces and limits the kernel runs in, and its kernelspec;
-- ``execution``: running the notebook in that kernel, with the grader's guard cells, and
-  collecting the plain records its checks report;
-- ``gradebook``: finding the submissions, the CSV gradebook and the per-student feedback.
+- ``execution``: running a notebook in the sandboxed kernel, collecting the checks' records;
+- ``sandbox`` and ``launch``: bubblewrap's command line, the limits, the kernelspec;
+- ``gradebook``, ``late``, ``export``, ``similarity``: the CSV and the feedback, late penalties,
+  Canvas and Moodle, the similarity report.
 
 This package imports nothing when imported, so ``import tools.grading.assignment`` stays light.
 """

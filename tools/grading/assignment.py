@@ -3,6 +3,11 @@
 An assignment is a source notebook in solutions/ (nbgrader's format): its graded cells carry
 nbgrader metadata (``grade_id``, ``points``); an autograded test cell is a locked, graded code
 cell that is not a solution, and its checks are ``with checking("name")`` blocks.
+
+Before a test cell runs in a graded kernel, :func:`graded_source` removes what only serves the
+expected values: the expected arguments of its checks (``dlcourse.checks.EXPECTED_ARGUMENTS``),
+the functions named ``reference_...`` that compute them, and, in a hidden block, the checks'
+names and hints (they may quote hidden inputs or answers). The grader holds the expected values.
 """
 
 from __future__ import annotations
@@ -11,7 +16,11 @@ import ast
 from pathlib import Path
 from typing import Any
 
+from dlcourse.checks import EXPECTED_ARGUMENTS
 from tools.notebook_meta import SOLUTIONS
+
+#: Functions whose name starts with this compute expected values: never sent to a graded kernel.
+REFERENCE_PREFIX = "reference_"
 
 
 def resolve_source(assignment: str) -> Path:
@@ -64,3 +73,69 @@ def checking_blocks(source: str) -> list[str]:
                         and isinstance(call.args[0].value, str)):
                     names.append(call.args[0].value)
     return names
+
+
+def _checking_name(item: ast.withitem) -> str | None:
+    call = item.context_expr
+    if (isinstance(call, ast.Call) and getattr(call.func, "id", None) == "checking"
+            and call.args and isinstance(call.args[0], ast.Constant)
+            and isinstance(call.args[0].value, str)):
+        return call.args[0].value
+    return None
+
+
+class _StripExpected(ast.NodeTransformer):
+    """Remove expected arguments and reference functions; blank names and hints in hidden blocks."""
+
+    def __init__(self, hidden: set[str]) -> None:
+        self.hidden = hidden
+        self.check_names: list[tuple[str, bool]] = []  # (name bound by ``as``, hidden?)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> Any:  # noqa: N802 - ast's naming
+        if node.name.startswith(REFERENCE_PREFIX):
+            return None
+        return self.generic_visit(node)
+
+    def visit_With(self, node: ast.With) -> Any:  # noqa: N802
+        bound = []
+        for item in node.items:
+            block = _checking_name(item)
+            if block is not None and isinstance(item.optional_vars, ast.Name):
+                bound.append((item.optional_vars.id, block in self.hidden))
+        self.check_names.extend(bound)
+        self.generic_visit(node)
+        del self.check_names[len(self.check_names) - len(bound):]
+        return node
+
+    def visit_Call(self, node: ast.Call) -> Any:  # noqa: N802
+        self.generic_visit(node)
+        func = node.func
+        if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
+            return node
+        owners = {name: hidden for name, hidden in self.check_names}
+        if func.value.id not in owners:
+            return node
+        hidden = owners[func.value.id]
+        strip = EXPECTED_ARGUMENTS.get(func.attr, {})
+        node.args = [ast.Constant(None) if i in strip else arg for i, arg in enumerate(node.args)]
+        node.keywords = [ast.keyword(k.arg, ast.Constant(None)) if k.arg in strip.values()
+                         else k for k in node.keywords]
+        if hidden:
+            if node.args:
+                node.args[0] = ast.Constant("")
+            node.keywords = [ast.keyword(k.arg, ast.Constant("")) if k.arg in ("hint", "name")
+                             else k for k in node.keywords]
+        return node
+
+
+def graded_source(source: str, hidden_blocks: set[str]) -> str:
+    """Return a test cell's source as a graded kernel runs it: without its expected values.
+
+    Removed: the expected arguments of every check (``check.close(name, got, EXPECTED)`` becomes
+    ``check.close(name, got, None)``; ``check.grad``'s function and point), every function named
+    ``reference_...``; in the blocks named in ``hidden_blocks``, also the checks' names and hints.
+    Comments go too (the source is rebuilt from its syntax tree).
+    """
+    tree = ast.parse(source)
+    tree = _StripExpected(hidden_blocks).visit(tree)
+    return ast.unparse(ast.fix_missing_locations(tree))

@@ -1,65 +1,35 @@
-"""Running a restored submission in the sandboxed kernel, and collecting what its checks report.
+"""Running a notebook in a sandboxed kernel, and collecting the values its checks send.
 
 nbgrader's Execute preprocessor runs the notebook (per-cell time limit, interrupt on timeout,
-output capped per cell, a total time limit). Right before each autograded test cell the grader
-runs two cells of its own: :data:`GUARD_RESET` removes hooks a submission may have installed, and
-:data:`GUARD_INSTALL` installs a pristine copy of dlcourse.checks in grading mode with a fresh
-random token. Each ``checking`` block then publishes a plain record (:data:`RECORD_MIME`) with
-that token, which the grader's own process reads (tools/grading/scoring.py).
+output capped per cell, a total time limit) in a kernel started by tools/grading/sandbox.py, which
+talks to the grader over Unix sockets in the kernel's scratch folder. The checks of a test cell
+publish their values as records (mime type :data:`RECORD_MIME`, see dlcourse/checks.py): they
+are collected here, capped in size, and judged by the grader's own process
+(tools/grading/scoring.py). A watchdog thread here stops a kernel whose scratch folder grows
+past its limit. Nothing of the grader runs inside the kernel.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import secrets
+import os
+import shutil
+import signal
+import stat
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
-from tools.grading.assignment import is_autograded_test
-from tools.grading.sandbox import kernel_spec
-from tools.notebook_meta import ROOT
+from dlcourse.checks import RECORD_MIME
+from tools.grading.sandbox import Sandbox, kernel_spec, prepare_scratch
 
-CHECKS_SOURCE = ROOT / "dlcourse" / "checks.py"
-RECORD_MIME = "application/vnd.dlcourse.check+json"
-
-
-GUARD_RESET = '''\
-# Injected by the grader before a test cell: remove hooks a submission may have installed.
-import sys as _dlcourse_sys
-_dlcourse_sys.settrace(None)
-_dlcourse_sys.setprofile(None)
-_dlcourse_ip = get_ipython()
-for _dlcourse_event in list(_dlcourse_ip.events.callbacks):
-    _dlcourse_ip.events.callbacks[_dlcourse_event] = []
-_dlcourse_ip.ast_transformers = []
-_dlcourse_ip.input_transformers_post = []
-_dlcourse_ip.set_custom_exc((), None)
-del _dlcourse_sys, _dlcourse_ip, _dlcourse_event
-'''
-
-GUARD_INSTALL = '''\
-# Injected by the grader before a test cell: a pristine dlcourse.checks in grading mode.
-def _dlcourse_install(source, token):
-    import sys
-    import types
-
-    module = types.ModuleType("dlcourse.checks")
-    module.__file__ = "<dlcourse.checks: pristine copy installed by the grader>"
-    sys.modules["dlcourse.checks"] = module
-    exec(compile(source, module.__file__, "exec"), module.__dict__)
-    module._enable_grading(token)
-    import dlcourse
-
-    dlcourse.checks = module
-    get_ipython().user_ns["checking"] = module.checking
-_dlcourse_install({source!r}, {token!r})
-del _dlcourse_install
-'''
+#: Largest total size of the records one cell may send (bytes); more fails that cell's checks.
+MAX_RECORD_BYTES = 16 * 1024 * 1024
 
 
 def _make_executor(cell_timeout: int, max_output_bytes: int, deadline: float):
@@ -72,7 +42,9 @@ def _make_executor(cell_timeout: int, max_output_bytes: int, deadline: float):
             super().__init__(timeout=cell_timeout, interrupt_on_timeout=True, allow_errors=True,
                              raise_on_iopub_timeout=False, **kwargs)
             self.bytes_out: dict[int, int] = {}
+            self.record_bytes: dict[int, int] = {}
             self.truncated: set[int] = set()
+            self.records_overflow: set[int] = set()
             self.timed_out: list[int] = []
             self.stopped: str | None = None
             self.stop_status = "crashed"
@@ -81,11 +53,18 @@ def _make_executor(cell_timeout: int, max_output_bytes: int, deadline: float):
 
         def output(self, outs, msg, display_id, cell_index):
             content = msg.get("content", {})
-            is_record = RECORD_MIME in content.get("data", {})
+            data = content.get("data") if isinstance(content.get("data"), dict) else {}
             size = len(json.dumps(content, default=str))
+            if RECORD_MIME in data:
+                used = self.record_bytes.get(cell_index, 0) + size
+                self.record_bytes[cell_index] = used
+                if used > MAX_RECORD_BYTES:
+                    self.records_overflow.add(cell_index)
+                    return None
+                return super().output(outs, msg, display_id, cell_index)
             used = self.bytes_out.get(cell_index, 0) + size
             self.bytes_out[cell_index] = used
-            if used > max_output_bytes and not is_record:
+            if used > max_output_bytes:
                 if cell_index not in self.truncated:
                     self.truncated.add(cell_index)
                     outs.append(nbformat.v4.new_output(
@@ -104,7 +83,7 @@ def _make_executor(cell_timeout: int, max_output_bytes: int, deadline: float):
             try:
                 cell, resources = super().preprocess_cell(cell, resources, index)
             except DeadKernelError:
-                self.stopped = "the kernel died (a crash, os._exit or a killed process)"
+                self.stopped = self.stopped or self.death()
                 self.stop_status = "crashed"
                 return cell, resources
             self.executed.add(index)
@@ -118,60 +97,136 @@ def _make_executor(cell_timeout: int, max_output_bytes: int, deadline: float):
                 self.consecutive_timeouts = 0
             return cell, resources
 
+        def death(self) -> str:
+            """Why the kernel died, as far as its exit status tells."""
+            process = getattr(getattr(self.km, "provisioner", None), "process", None)
+            code = process.poll() if process is not None else None
+            if code in (-signal.SIGXCPU, 128 + signal.SIGXCPU):  # the soft limit; SIGKILL 5 s later
+                return "the kernel used up its CPU-time limit"
+            if code in (-signal.SIGXFSZ, 128 + signal.SIGXFSZ):
+                return "the kernel wrote a file larger than the limit"
+            return "the kernel died (a crash, os._exit or a killed process)"
+
     return GradingExecute
 
 
-def execute(nb: Any, *, cell_timeout: int, notebook_timeout: int, max_output_bytes: int,
-            hide: list[Path], sandbox: bool) -> tuple[Any, dict]:
-    """Execute ``nb`` (restored) with guards before its test cells; return it and what happened.
+def _tree_size(folder: Path, budget: int) -> int:
+    """Bytes (and 4 KiB per file) under ``folder``, counting no further than ``budget``."""
+    total = 0
+    stack = [folder]
+    while stack and total <= budget:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(Path(entry.path))
+                total += entry.stat(follow_symlinks=False).st_size + 4096
+            except OSError:
+                pass
+    return total
 
-    The returned notebook has the original cells only (guards removed). ``info`` has per test
-    cell its token, and what stopped the run early, if anything.
+
+class _Watchdog(threading.Thread):
+    """Kills the kernel when its scratch folder grows past ``limit`` bytes."""
+
+    def __init__(self, scratch: Path, limit: int, executor: Any, km: Any) -> None:
+        super().__init__(daemon=True)
+        self.scratch, self.limit, self.executor, self.km = scratch, limit, executor, km
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.5):
+            if _tree_size(self.scratch, self.limit) > self.limit:
+                self.executor.stopped = (f"the kernel wrote more than {self.limit / 2**20:.0f} "
+                                         "MiB into its scratch folder")
+                self.executor.stop_status = "crashed"
+                process = getattr(getattr(self.km, "provisioner", None), "process", None)
+                if process is not None and process.poll() is None:
+                    try:
+                        os.killpg(process.pid, signal.SIGKILL)
+                    except (ProcessLookupError, PermissionError):
+                        process.kill()
+                return
+
+
+def remove_folder(folder: Path) -> None:
+    """Remove a scratch folder, whatever permissions the kernel left on its contents."""
+    def unlock(function, path, _info):
+        try:
+            os.chmod(Path(path).parent, stat.S_IRWXU)
+            os.chmod(path, stat.S_IRWXU)
+            function(path)
+        except OSError:
+            pass
+
+    shutil.rmtree(folder, onerror=unlock)
+
+
+def execute(nb: Any, *, cell_timeout: int, notebook_timeout: int, max_output_bytes: int,
+            sandbox: Sandbox, mode: str = "grading",
+            sources: dict[int, str] | None = None) -> tuple[Any, dict]:
+    """Execute ``nb`` in a fresh sandboxed kernel; return it with outputs, and what happened.
+
+    ``mode`` is dlcourse.checks' mode in the kernel (``grading``, or ``key`` for the solution).
+    ``sources`` replaces the source of some cells for the run only (the test cells without their
+    expected values); the returned notebook keeps the original sources. ``info`` has, per cell
+    index, the records its checks sent, and what stopped the run early, if anything.
     """
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
 
-    checks_source = CHECKS_SOURCE.read_text()
     run_nb = copy.deepcopy(nb)
-    run_nb.cells = []
-    positions = []  # index in run_nb of each original cell
-    tokens: dict[int, str] = {}
-    for i, cell in enumerate(nb.cells):
-        if is_autograded_test(cell):
-            token = secrets.token_hex(16)
-            tokens[i] = token
-            run_nb.cells.append(nbformat.v4.new_code_cell(GUARD_RESET))
-            run_nb.cells.append(nbformat.v4.new_code_cell(
-                GUARD_INSTALL.format(source=checks_source, token=token)))
-        positions.append(len(run_nb.cells))
-        run_nb.cells.append(copy.deepcopy(cell))
+    for index, source in (sources or {}).items():
+        run_nb.cells[index].source = source
 
-    with tempfile.TemporaryDirectory(prefix="dlcourse-kernel-") as tmp:
-        spec_dir, cwd = Path(tmp) / "kernels", Path(tmp) / "cwd"
-        cwd.mkdir()
-        name = kernel_spec(spec_dir, hide, sandbox)
-        km = AsyncKernelManager(kernel_name=name,
+    base = Path(tempfile.gettempdir())  # a worker's own temporary folder (tools/grading/workers.py)
+    if len(str(base)) > 64:  # Unix socket paths are limited to about 100 characters
+        base = Path("/tmp")
+    scratch = Path(tempfile.mkdtemp(prefix="dlcourse-kernel-", dir=base))
+    spec_dir = Path(tempfile.mkdtemp(prefix="dlcourse-spec-"))
+    watchdog = None
+    try:
+        prepare_scratch(scratch, sandbox)
+        name = kernel_spec(spec_dir, sandbox, scratch, mode)
+        km = AsyncKernelManager(kernel_name=name, transport="ipc", ip=str(scratch / "ipc" / "k"),
+                                connection_file=str(scratch / "kernel.json"),
                                 kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec_dir)]))
         executor = _make_executor(cell_timeout, max_output_bytes,
                                   time.monotonic() + notebook_timeout)(kernel_name=name)
+        executor.km = km
+        watchdog = _Watchdog(scratch, sandbox.limits.scratch, executor, km)
+        watchdog.start()
         try:
-            executor.preprocess(run_nb, {"metadata": {"path": str(cwd)}}, km=km)
+            executor.preprocess(run_nb, {"metadata": {"path": str(scratch / "cwd")}}, km=km)
         except Exception as error:  # kernel failed to start, or died while starting
-            executor.stopped = executor.stopped or f"the kernel failed: {type(error).__name__}: {error}"
+            executor.stopped = executor.stopped or (f"the kernel failed: "
+                                                    f"{type(error).__name__}: {error}")
         finally:
+            watchdog.done.set()
             try:
                 if km.has_kernel:
                     import asyncio
 
                     asyncio.run(km.shutdown_kernel(now=True))
-            except Exception:  # noqa: BLE001 - best effort; the sandbox kills the rest
+            except Exception:  # noqa: BLE001 - best effort; the sandbox dies with its kernel
                 pass
-    for i, pos in enumerate(positions):
-        nb.cells[i] = run_nb.cells[pos]
-    timed_out = [positions.index(p) for p in executor.timed_out if p in positions]
-    executed = {positions.index(p) for p in executor.executed if p in positions}
-    info = {"tokens": tokens, "stopped": executor.stopped, "stop_status": executor.stop_status,
-            "timed_out": timed_out,
-            "truncated": sorted(positions.index(p) for p in executor.truncated if p in positions),
-            "executed": executed}
+    finally:
+        remove_folder(scratch)
+        shutil.rmtree(spec_dir, ignore_errors=True)
+
+    records: dict[int, list] = {}
+    for index, cell in enumerate(run_nb.cells):
+        if cell.cell_type == "code":
+            nb.cells[index].outputs = cell.get("outputs", [])
+            found = [o["data"][RECORD_MIME] for o in cell.outputs
+                     if o.get("output_type") == "display_data" and RECORD_MIME in o.get("data", {})]
+            if found:
+                records[index] = found
+    info = {"records": records, "stopped": executor.stopped, "stop_status": executor.stop_status,
+            "timed_out": list(executor.timed_out), "truncated": sorted(executor.truncated),
+            "records_overflow": sorted(executor.records_overflow),
+            "executed": set(executor.executed)}
     return nb, info

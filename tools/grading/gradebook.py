@@ -4,7 +4,8 @@ Every run writes a new ``runs/<time>/`` folder and a new ``gradebook-<time>.csv`
 latter to ``gradebook-latest.csv``: an earlier gradebook is never overwritten. A run folder holds
 ``feedback/<student>.md`` (for the student), ``graded/<student>.ipynb`` (the executed notebook,
 for the instructor), ``written-answers.md`` (for a person to grade) and ``work/`` (one log per
-submission).
+submission). Late penalties (tools/grading/late.py) are applied here, and shown in the gradebook
+and the feedback; LMS exports are written by tools/grading/export.py.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import nbformat
 
 from tools.grading.assignment import questions
+from tools.grading.late import LatePolicy
 
 STATUSES = ("graded", "timeout", "crashed", "invalid", "error")
 
@@ -42,12 +44,23 @@ def safe_name(student: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.@-]+", "_", student)[:100] or "_"
 
 
-def feedback_markdown(student: str, assignment: str, result: dict) -> str:
+def feedback_markdown(student: str, assignment: str, result: dict, late: dict | None = None
+                      ) -> str:
+    """The feedback file for one student: points per question, what failed, the late penalty."""
     qs = result["questions"]
     auto_total = sum(v for v in result["points"].values() if v is not None)
-    lines = [f"# Feedback: {assignment}", "", f"**Student:** {student}  ",
-             f"**Score so far:** {auto_total:g} of {sum(q['points'] for q in qs):g} points  ",
-             f"**Status:** {result['status']}", ""]
+    late = late or {}
+    lines = [f"# Feedback: {assignment}", "", f"**Student:** {student}  "]
+    if late.get("penalty"):
+        lines += [f"**Score so far:** {late['total']:g} of {sum(q['points'] for q in qs):g} points "
+                  f"({auto_total:g} before a late penalty of {late['penalty']:g} %)  "]
+    else:
+        lines += [f"**Score so far:** {auto_total:g} of {sum(q['points'] for q in qs):g} points  "]
+    lines += [f"**Status:** {result['status']}  "]
+    if late.get("submitted"):
+        lines += [f"**Submitted:** {late['submitted']} ({late['source']}); {late['days']} day(s) "
+                  f"late under the policy: {late['policy']}  "]
+    lines += [""]
     if result["reasons"]:
         lines += ["**Notes from the grader:**", ""] + [f"- {r}" for r in result["reasons"]] + [""]
     lines += ["| question | points | feedback |", "|---|---:|---|"]
@@ -56,7 +69,8 @@ def feedback_markdown(student: str, assignment: str, result: dict) -> str:
         shown = "to be graded" if got is None else f"{got:g}"
         message = str(result["messages"].get(q["id"], "")).replace("|", "\\|").replace("\n", " ")
         lines.append(f"| {q['id']} | {shown} / {q['points']:g} | {message} |")
-    lines += ["", "Visible checks are in your notebook; hidden tests are run by the grader only."]
+    lines += ["", "Visible checks are in your notebook; hidden tests are run by the grader only: "
+                  "their feedback says which check failed and how, not its inputs or answers."]
     return "\n".join(lines) + "\n"
 
 
@@ -74,35 +88,63 @@ def new_run_dir(out: Path) -> Path:
     return run_dir
 
 
-def write_gradebook(entries: list[tuple[str, Path]], results: dict[str, dict], source: Path,
-                    assignment: str, run_dir: Path, out: Path) -> Path:
-    """Write the gradebook, the feedback and the graded notebooks of one run; return the CSV."""
-    template = nbformat.read(source, as_version=4)
-    qs = questions(template)
-    columns = ["student", "assignment"] + [q["id"] for q in qs] + ["total", "max", "status",
-                                                                   "reason"]
-    rows = []
+def gradebook_rows(entries: list[tuple[str, Path]], results: dict[str, dict], qs: list[dict],
+                   assignment: str, policy: LatePolicy, times: dict[str, tuple]
+                   ) -> tuple[list[str], list[dict], dict[str, dict]]:
+    """The gradebook's columns and rows, and each student's late-penalty details."""
+    columns = (["student", "assignment"] + [q["id"] for q in qs]
+               + ["points", "late penalty %", "total", "max", "submitted", "days late", "status",
+                  "reason"])
+    rows, lates = [], {}
     for student, _ in entries:
         result = results[student]
         result.setdefault("questions", qs)
         result.setdefault("points", {q["id"]: 0.0 for q in qs})
         result.setdefault("messages", {})
         points = result["points"]
-        total = sum(v for v in points.values() if v is not None)
+        raw = sum(v for v in points.values() if v is not None)
+        submitted, source = times.get(student, (None, "unknown"))
+        days = policy.days_late(submitted)
+        penalty = policy.penalty(submitted)
+        total = round(raw * (1 - penalty / 100), 4)
         manual = [q["id"] for q in qs if points.get(q["id"]) is None]
         reasons = list(result.get("reasons", []))
         if manual:
             reasons.append(f"to be graded by a person: {', '.join(manual)}")
-        row = {"student": student, "assignment": assignment, "total": f"{total:g}",
-               "max": f"{sum(q['points'] for q in qs):g}", "status": result["status"],
+        if penalty:
+            reasons.append(f"{days} day(s) late: {penalty:g} % late penalty")
+        row = {"student": student, "assignment": assignment, "points": f"{raw:g}",
+               "late penalty %": f"{penalty:g}", "total": f"{total:g}",
+               "max": f"{sum(q['points'] for q in qs):g}",
+               "submitted": submitted.isoformat(timespec="seconds") if submitted else "",
+               "days late": str(days) if policy.due else "", "status": result["status"],
                "reason": "; ".join(reasons) or "all questions graded"}
         for q in qs:
             value = points.get(q["id"])
             row[q["id"]] = "" if value is None else f"{value:g}"
         rows.append(row)
+        lates[student] = {"penalty": penalty, "total": total, "days": days, "source": source,
+                          "submitted": row["submitted"] if policy.due else "",
+                          "policy": policy.describe()}
+    return columns, rows, lates
+
+
+def write_gradebook(entries: list[tuple[str, Path]], results: dict[str, dict], source: Path,
+                    assignment: str, run_dir: Path, out: Path, policy: LatePolicy | None = None,
+                    times: dict[str, tuple] | None = None) -> tuple[Path, list[dict]]:
+    """Write the gradebook, the feedback and the graded notebooks of one run.
+
+    Returns the CSV's path and its rows (for the LMS exports).
+    """
+    template = nbformat.read(source, as_version=4)
+    qs = questions(template)
+    columns, rows, lates = gradebook_rows(entries, results, qs, assignment,
+                                          policy or LatePolicy(), times or {})
+    for (student, _), row in zip(entries, rows, strict=True):
+        result = results[student]
         name = safe_name(student)
         (run_dir / "feedback" / f"{name}.md").write_text(
-            feedback_markdown(student, assignment, result))
+            feedback_markdown(student, assignment, result, lates[student]))
         if "graded_notebook" in result:
             (run_dir / "graded" / f"{name}.ipynb").write_text(result["graded_notebook"])
         if result.get("answers"):
@@ -124,4 +166,4 @@ def write_gradebook(entries: list[tuple[str, Path]], results: dict[str, dict], s
     shutil.copyfile(gradebook, out / "gradebook-latest.csv")
     (out / "LATEST").write_text(f"runs/{run_dir.name}\n")
     print(f"gradebook: {gradebook}\nfeedback:  {run_dir / 'feedback'}")
-    return gradebook
+    return gradebook, rows

@@ -1,82 +1,268 @@
-"""The sandbox a submission's kernel runs in, and the kernelspec that starts it there.
+"""The sandbox a submission's kernel runs in (bubblewrap), and the kernelspec that starts it there.
 
-The kernel runs in its own Linux user, mount and PID namespaces (``unshare``), with no
-capabilities (``setpriv``): the folders the grader hides (solutions/, the repository's .git, the
-submissions, the results) are empty tmpfs mounts, and /tmp, /var/tmp and /dev/shm are fresh and
-private. Where ``unshare`` is not allowed, the kernel runs unsandboxed and the grader says so.
+Each kernel runs under ``bwrap`` (the Debian package ``bubblewrap``), with:
+
+- **its own namespaces**: user, mount, PID, IPC, UTS, cgroup and network (``--unshare-all``): an
+  empty network namespace (loopback only, nothing listening), no view of the grader's or anyone
+  else's processes; ``--die-with-parent``: the sandbox dies with the grader's worker, and every
+  process in it dies with its PID namespace when the kernel ends; no capabilities
+  (``--cap-drop ALL``), no further user namespaces (``--disable-userns``);
+- **a read-only view** of the system (``/usr``, ``/etc`` without its secrets, and the like), the
+  Python it runs, the course (without ``solutions/`` and ``.git``) and the data cache; nothing
+  else of the machine: no home folder (the course and Python are put back where they live), no
+  submissions, no results, no other copy of the solutions outside the course's folder; when the
+  grader runs as root, the kernel runs as an unprivileged user of its own (:data:`KERNEL_UID` plus
+  the worker's slot, no capabilities), since the process limit does not apply to root and counts
+  per user;
+- **one writable place**, the kernel's private scratch folder (created by the grader, removed
+  after the run): ``$HOME``, ``$TMPDIR``, ``/tmp``, ``/var/tmp``, ``/dev/shm`` and the working
+  folder are folders of it. The kernel's sockets live there too (ZeroMQ over Unix sockets,
+  since the kernel has no network). The grader watches its size (tools/grading/execution.py);
+- **resource limits** set by ``prlimit`` (util-linux) on the kernel, inherited by all it starts:
+  address space (``--as``, default 4 GiB), processes and threads (``--nproc``: counted in the
+  sandbox's own user namespace), CPU seconds (``--cpu``), file size (``--fsize``), no core files.
+
+Without ``bwrap`` (or where the system forbids user namespaces) the grader refuses to run unless
+the instructor passes ``--no-sandbox``; see docs/instructors.md.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools.notebook_meta import ROOT
 
+#: The kernelspec's command: builds bwrap's command line and replaces itself with it.
+LAUNCHER = Path(__file__).resolve().parent / "launch.py"
 
-def sandbox_available() -> bool:
-    """True if ``unshare`` can give a kernel its own user, mount and PID namespaces here."""
-    if shutil.which("unshare") is None or shutil.which("setpriv") is None:
-        return False
+GIB = 1024 ** 3
+MIB = 1024 ** 2
+#: System folders the kernel sees read-only (where they exist; symlinks are kept as symlinks).
+SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt")
+#: Files in /etc a kernel never needs: masked with an empty file.
+SECRETS = ("/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/sudoers",
+           "/etc/ssh", "/etc/ssl/private", "/etc/sudoers.d")
+
+
+@dataclass
+class Limits:
+    """What a kernel may use; the defaults are the command line's."""
+
+    memory: int = 4 * GIB          # address space, bytes (RLIMIT_AS)
+    processes: int = 256           # processes and threads (RLIMIT_NPROC, in the sandbox's userns)
+    cpu_seconds: int = 900         # CPU time of each process (RLIMIT_CPU)
+    file_size: int = GIB           # largest file it may write (RLIMIT_FSIZE)
+    scratch: int = 2 * GIB         # size of the scratch folder, enforced by the grader's watchdog
+
+
+#: When the grader runs as root, kernel number ``n`` running at once runs as user KERNEL_UID + n:
+#: users of their own (no entry in /etc/passwd), so that one kernel's processes never count
+#: against another's process limit.
+KERNEL_UID = 100_000
+
+
+@dataclass
+class Sandbox:
+    """The sandbox settings of a grading run (``enabled`` False: ``--no-sandbox``).
+
+    ``slot`` tells kernels running at the same time apart (their user, when grading as root).
+    """
+
+    enabled: bool = True
+    hide: list[Path] = field(default_factory=list)
+    limits: Limits = field(default_factory=Limits)
+    slot: int = 0
+
+    def uid(self) -> int | None:
+        """The kernel's user when the grader is root, else None (the grader's user)."""
+        return KERNEL_UID + self.slot if os.geteuid() == 0 else None
+
+
+def bwrap_problem() -> str | None:
+    """Return why bubblewrap cannot sandbox a kernel here, or None when it can.
+
+    The probe starts ``true`` the way a kernel is started (tools/grading/launch.py, the limits).
+    """
+    if shutil.which("bwrap") is None:
+        return "`bwrap` is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    if shutil.which("prlimit") is None:
+        return "`prlimit` (util-linux) is not installed"
+    folder = Path(tempfile.mkdtemp(prefix="dlcourse-probe-"))
     try:
-        return subprocess.run(
-            ["unshare", "--user", "--map-root-user", "--mount", "--pid", "--fork", "--kill-child",
-             "--mount-proc", "sh", "-c", "mount -t tmpfs none /mnt && setpriv --bounding-set=-all "
-             "--inh-caps=-all --no-new-privs true"], capture_output=True, timeout=20).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+        prepare_scratch(folder, Sandbox())
+        config = sandbox_config(Sandbox(), folder, {}, ["true"])
+        (folder / "probe.json").write_text(json.dumps(config))
+        run = subprocess.run([sys.executable, str(LAUNCHER), str(folder / "probe.json")],
+                             capture_output=True, text=True, timeout=30, cwd=folder)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"bwrap could not start: {error}"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if run.returncode != 0:
+        return ("bwrap cannot create namespaces here (" + (run.stderr.strip() or
+                f"exit code {run.returncode}") + "); user namespaces may be disabled "
+                "(sysctl kernel.unprivileged_userns_clone, or an AppArmor or container policy)")
+    return None
 
 
-def kernel_spec(spec_dir: Path, hide: list[Path], sandbox: bool) -> str:
-    """Write a kernelspec whose kernel cannot see ``hide`` (when ``sandbox``); return its name."""
+def _system_binds() -> list[str]:
+    args: list[str] = []
+    for folder in SYSTEM:
+        path = Path(folder)
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), folder]
+        elif path.is_dir():
+            args += ["--ro-bind", folder, folder]
+    return args
+
+
+def _outermost(paths: list[Path]) -> list[Path]:
+    paths = sorted({p.resolve() for p in paths if p.exists()})
+    return [p for p in paths if not any(q != p and p.is_relative_to(q) for q in paths)]
+
+
+def readable_paths() -> list[Path]:
+    """The folders outside the system that a kernel reads: the course, its Python, the data."""
+    from dlcourse.data.paths import cache_dir, data_dir
+
+    return _outermost([ROOT, Path(sys.prefix), Path(sys.base_prefix),
+                       Path(sys.executable).resolve().parent.parent, data_dir(), cache_dir()])
+
+
+def sandbox_config(sandbox: Sandbox, scratch: Path, env: dict[str, str], command: list[str]
+                   ) -> dict:
+    """The command that runs ``command`` in the sandbox, for tools/grading/launch.py.
+
+    bwrap mounts in the order of its arguments. ``env`` is the kernel's environment besides the
+    sandbox's own variables (bwrap starts from an empty one: nothing of the grader's environment
+    reaches the kernel). As root, bwrap runs in its privileged mode (no user namespace) and the
+    command runs as the kernel's own user with no capabilities (setpriv); otherwise in a user
+    namespace.
+    """
+    from dlcourse.data.paths import cache_dir, data_dir
+
+    limits = sandbox.limits
+    as_root = os.geteuid() == 0
+    if as_root:  # bwrap's privileged mode: it can bind folders only root may read (/root/...)
+        args = ["bwrap", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+                "--unshare-cgroup-try", "--die-with-parent"]
+    else:
+        args = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
+                "--cap-drop", "ALL"]
+    args += ["--clearenv", *_system_binds()]
+    for secret in SECRETS:
+        if Path(secret).is_dir():
+            args += ["--tmpfs", secret]
+        elif Path(secret).exists():
+            args += ["--ro-bind", "/dev/null", secret]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    # The usual writable folders are folders of the scratch folder (before the course and Python
+    # are bound: they may live under /tmp, as in a CI checkout).
+    args += ["--bind", str(scratch / "tmp"), "/tmp", "--perms", "0755", "--dir", "/var",
+             "--bind", str(scratch / "tmp"), "/var/tmp", "--bind", str(scratch / "shm"), "/dev/shm"]
+    readable = readable_paths()
+    made = {"/tmp", "/var", "/var/tmp", "/dev", "/dev/shm", "/proc", *SYSTEM}
+
+    def parents(path: Path) -> list[str]:
+        """bwrap would create the folders above a bind as 0700: readable by no one but root."""
+        out = []
+        for parent in reversed(path.parents[:-1]):
+            if str(parent) not in made:
+                made.add(str(parent))
+                out += ["--perms", "0755", "--dir", str(parent)]
+        return out
+
+    for path in readable:
+        args += [*parents(path), "--ro-bind", str(path), str(path)]
+    # Hide the sources, the repository, the submissions and the results, where they are visible.
+    for path in sandbox.hide:
+        path = path.resolve() if path.exists() else path
+        if not path.exists() or not any(path.is_relative_to(p) for p in readable):
+            continue
+        if path.is_dir():
+            args += ["--tmpfs", str(path), "--remount-ro", str(path)]
+        else:
+            args += ["--ro-bind", "/dev/null", str(path)]
+    # The one writable place, at the same path as outside: the kernel's sockets are files there.
+    args += [*parents(scratch), "--bind", str(scratch), str(scratch), "--remount-ro", "/",
+             "--chdir", str(scratch / "cwd")]
+    variables = {"HOME": str(scratch / "home"), "TMPDIR": str(scratch / "tmp"),
+                 "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+                 "LANG": "C.UTF-8",
+                 "MPLCONFIGDIR": str(scratch / "home" / ".config" / "matplotlib"),
+                 "DLCOURSE_CACHE": str(cache_dir()), "DLCOURSE_DATA": str(data_dir()),
+                 "DLCOURSE_OFFLINE": "1", "USER": "learner", "LOGNAME": "learner", **env}
+    for name, value in variables.items():
+        args += ["--setenv", name, value]
+    args += ["--"]
+    if as_root:  # never root inside: the process limit does not apply to uid 0
+        uid = sandbox.uid()
+        args += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                 "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+    args += ["prlimit", f"--as={limits.memory}", f"--nproc={limits.processes}",
+             f"--cpu={limits.cpu_seconds}:{limits.cpu_seconds + 5}", f"--fsize={limits.file_size}",
+             "--core=0", "--",
+             *command]
+    return {"argv": args, "uid": sandbox.uid()}
+
+
+def prepare_scratch(scratch: Path, sandbox: Sandbox) -> None:
+    """Create the scratch folder's parts, with the course's matplotlib font cache copied in.
+
+    When the grader runs as root, the folder is given to the kernel's own user.
+    """
+    for part in ("tmp", "shm", "cwd", "home", "ipc", "home/.config/matplotlib"):
+        (scratch / part).mkdir(parents=True, exist_ok=True)
+    fonts = Path.home() / ".cache" / "matplotlib"
+    for cache in fonts.glob("fontlist-*.json") if fonts.is_dir() else []:
+        shutil.copyfile(cache, scratch / "home" / ".config" / "matplotlib" / cache.name)
+    uid = sandbox.uid() if sandbox.enabled else None
+    if uid is not None:
+        for folder, subfolders, files in os.walk(scratch):
+            for name in [folder, *(os.path.join(folder, n) for n in subfolders + files)]:
+                os.chown(name, uid, uid)
+        # bwrap as root has no privileges over files: it must reach the parts, and create mount
+        # points in the sandbox's /tmp (a folder of the scratch folder, as /tmp is: 1777)
+        scratch.chmod(0o711)
+        for part in ("tmp", "shm"):
+            (scratch / part).chmod(0o1777)
+
+
+def kernel_spec(spec_dir: Path, sandbox: Sandbox, scratch: Path, mode: str) -> str:
+    """Write the kernelspec of a kernel in ``scratch`` (sandboxed when enabled); return its name.
+
+    ``mode`` is dlcourse.checks' mode in that kernel: ``grading`` for a submission, ``key`` for
+    the grader's run of the solution.
+    """
     python = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
               "--HistoryManager.hist_file=:memory:"]
-    if sandbox:
-        # Read the connection file first: it may live under a folder the mounts cover.
-        script = 'conn=$(cat "$1") && '
-        temps = [Path(t) for t in ("/tmp", "/var/tmp", "/dev/shm") if Path(t).is_dir()]
-        # The course and its Python must stay visible even when they live under a temporary
-        # folder (a CI checkout in /tmp): park them on a bind mount, then put them back.
-        keep = sorted({p.resolve() for p in (ROOT, Path(sys.prefix), Path(sys.base_prefix))
-                       if any(p.resolve().is_relative_to(t.resolve()) for t in temps)})
-        keep = [k for k in keep if not any(q != k and k.is_relative_to(q) for q in keep)]
-        if keep:
-            script += "mount -t tmpfs -o size=4k none /mnt && "
-            script += "".join(f'mkdir /mnt/keep{i} && mount --bind "{k}" /mnt/keep{i} && '
-                              for i, k in enumerate(keep))
-        # Fresh, private temporary folders: nothing an earlier run or another user left there.
-        script += "".join(f'mount -t tmpfs -o size=256m,mode=1777 none "{t}" && ' for t in temps)
-        script += "".join(f'mkdir -p "{k}" && mount --bind /mnt/keep{i} "{k}" && '
-                          for i, k in enumerate(keep))
-        # Hide the sources, submissions and results; those under a private temporary folder
-        # (and not put back above) are gone already.
-        script += "".join(f'if [ -e "{p}" ]; then mount -t tmpfs -o size=4k,mode=555 none "{p}" '
-                          '|| exit 1; fi && ' for p in hide)
-        script += ('d=$(mktemp -d) && printf "%s" "$conn" > "$d/kernel.json" && cd "$d" && '
-                   f'exec setpriv --bounding-set=-all --inh-caps=-all --no-new-privs '
-                   f'"{sys.executable}" -m ipykernel_launcher -f "$d/kernel.json" '
-                   f'--HistoryManager.hist_file=:memory:')
-        argv = ["setpriv", "--pdeathsig", "KILL", "unshare", "--user", "--map-root-user",
-                "--mount", "--pid", "--fork", "--kill-child", "--mount-proc",
-                "sh", "-c", script, "sh", "{connection_file}"]
-    else:
-        argv = python
+    env = {"PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "MPLBACKEND": "Agg", "DLCOURSE_CHECKS": mode, "PYTHONDONTWRITEBYTECODE": "1"}
     name = "dlcourse-grading"
     (spec_dir / name).mkdir(parents=True, exist_ok=True)
+    if sandbox.enabled:
+        config = spec_dir / name / "sandbox.json"
+        config.write_text(json.dumps(sandbox_config(sandbox, scratch, env, python)))
+        argv = [sys.executable, str(LAUNCHER), str(config), "{connection_file}"]
+    else:
+        argv = python
     (spec_dir / name / "kernel.json").write_text(json.dumps(
         {"argv": argv, "display_name": "dlcourse grading", "language": "python",
-         "interrupt_mode": "signal", "env": {"PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1",
-                                              "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"}}))
+         # bwrap would die of a SIGINT sent to its process group: interrupt by message instead
+         "interrupt_mode": "message", "env": env}))
     return name
 
 
 def hidden_paths(source: Path, submissions: Path, out: Path) -> list[Path]:
     """The folders a kernel must not see: the sources, the submissions, the results and .git."""
     hide = [source.parent, submissions, out]
-    if (ROOT / ".git").is_dir():
+    if (ROOT / ".git").exists():
         hide.append(ROOT / ".git")
-    hide = sorted({p.resolve() for p in hide})
-    return [p for p in hide if not any(q != p and p.is_relative_to(q) for q in hide)]
+    return _outermost(hide)

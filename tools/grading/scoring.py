@@ -1,8 +1,16 @@
-"""Grading one submission: validate, restore, execute, and score each graded cell.
+"""Grading one submission: validate, restore, execute, and judge each test cell in this process.
 
-A test cell scores only if every ``checking`` block in it reported "passed" with the token the
-grader gave it, *and* nbgrader's ``determine_grade`` gives it points (no error, nothing on
-stderr). Written answers are left for a person (``None``; a blank answer scores 0).
+The verdicts are decided here, outside the kernel: a test cell's checks sent plain values
+(dlcourse/checks.py, grading mode), and :func:`judge_cell` compares them, with
+``dlcourse.checks.compare`` (the grader's own copy of the module), against the answer key
+(tools/grading/key.py). A test cell earns its points when every block of it in the key sent exactly
+its checks' values, in order, and each one passes. What the kernel prints, raises or publishes
+otherwise does not count. Written answers are left for a person (``None``; a blank answer
+scores 0).
+
+Feedback names what failed: for a visible block, the same message a learner sees in the notebook;
+for a hidden block, only which check of how many failed and what kind of failure it was (a wrong
+value, a wrong shape, NaN, an error of which type), never its inputs or expected values.
 """
 
 from __future__ import annotations
@@ -13,50 +21,153 @@ from typing import Any
 
 import nbformat
 
-from tools.grading.assignment import checking_blocks, is_autograded_test, nbgrader_meta, questions
-from tools.grading.execution import RECORD_MIME, execute
+from dlcourse.checks import KIND_TEXT, RECORD_MIME, Failure, compare, from_plain
+from tools.grading.assignment import graded_source, is_autograded_test, nbgrader_meta, questions
+from tools.grading.execution import execute
 from tools.grading.restore import restore, suspicious_code
+from tools.grading.sandbox import Sandbox
 
 MAX_SUBMISSION_BYTES = 20_000_000
 
 
-def score_cell(cell: Any, token: str | None, executed: bool) -> tuple[float | None, str]:
-    """Return the points a graded cell earned (None: a person grades it) and why."""
+def _short(text: Any, limit: int = 300) -> str:
+    text = str(text).replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _verdict(key: dict, label: str, check: dict) -> Failure | None:
+    """One check: the value sent against the key (``same``: the two values sent, each other)."""
+    params = key.get("params") or {}
+    value = from_plain(check.get("value"))
+    if key["method"] == "same":
+        return compare("same", label, value, from_plain(check.get("other")), **params)
+    expected = from_plain(key["expected"])
+    failure = compare(key["method"], label, value, expected, **params)
+    if failure is None and key["method"] == "grad":  # and the function's own finite differences
+        failure = compare("function_fd", label, from_plain(check.get("other")), expected, **params)
+    return failure
+
+
+def judge_block(block: dict, records: list) -> tuple[bool, str, str]:
+    """Judge one block of the key against the records a kernel sent for it.
+
+    Returns (passed, message for the student, message for the instructor).
+    """
+    name, hidden, expected = block["name"], block["hidden"], block["checks"]
+    mine = [r for r in records if isinstance(r, dict) and r.get("block") == name]
+    if not mine:
+        return False, f"{name}: did not run (an error earlier in the cell?)", ""
+    if len(mine) > 1:
+        why = f"{name}: reported {len(mine)} times (the test ran once): not counted"
+        return False, why, why
+    record = mine[0]
+    sent = record.get("checks")
+    outcome = record.get("outcome")
+    if outcome == "not attempted":
+        why = f"{name}: not attempted (the stub still raises NotImplementedError)"
+        return False, why, why
+    if not isinstance(sent, list):
+        why = f"{name}: the values sent were malformed: not counted"
+        return False, why, why
+    total = len(expected)
+    for i, check in enumerate(sent):
+        if i >= total:
+            why = f"{name}: sent more values ({len(sent)}) than the test has checks ({total})"
+            return False, why, why
+        key = expected[i]
+        try:
+            if not isinstance(check, dict) or check.get("method") != key["method"]:
+                raise ValueError("a value from another check")
+            label = "" if hidden else _short(check.get("name", key["name"]), 300)
+            failure = _verdict(key, label, check)
+            full = _verdict(key, key["name"], check) if failure is not None and hidden else None
+        except Exception as error:  # noqa: BLE001 - a malformed record fails its check
+            failure = full = Failure("missing", f"{key['name']}: the value sent could not be read "
+                                                f"({type(error).__name__}: {_short(error, 100)})")
+        if failure is not None:
+            if hidden:
+                student = (f"{name}: hidden check {i + 1} of {total} failed: "
+                           f"{KIND_TEXT.get(failure.kind, 'it failed')}")
+                return False, student, f"{name}: {(full or failure).message}"
+            return False, f"{name}: {failure.message}", f"{name}: {failure.message}"
+    error = record.get("error") if isinstance(record.get("error"), dict) else {}
+    if outcome == "error":
+        kind = _short(error.get("type", "an error"), 100)
+        detail = _short(error.get("message", ""), 300)
+        full = f"{name}: your code raised {kind}" + (f": {detail}" if detail else "")
+        return False, (f"{name}: your code raised {kind}" if hidden else full), full
+    if outcome != "finished":
+        why = f"{name}: the values sent were malformed: not counted"
+        return False, why, why
+    if len(sent) < total:
+        why = f"{name}: only {len(sent)} of its {total} checks ran"
+        return False, why, why
+    return True, f"{name}: all tests passed", f"{name}: all tests passed"
+
+
+def judge_cell(blocks: list[dict], records: list, *, executed: bool, overflow: bool,
+               errors: list[str]) -> tuple[bool, str, list[str]]:
+    """Judge a test cell: (passed, feedback for the student, lines for the instructor)."""
+    if not executed:
+        why = "not run (an earlier cell crashed the kernel or used up the time limit)"
+        return False, why, [why]
+    if overflow:
+        why = "its checks sent more data than the grader accepts: not counted"
+        return False, why, [why]
+    results = [judge_block(block, records) for block in blocks]
+    student = [s for ok, s, _ in results if not ok]
+    instructor = [i or s for _, s, i in results]
+    if not student:
+        return True, "all tests passed", instructor
+    if errors and any("did not run" in s for s in student):
+        student.append(f"the cell stopped with {errors[0]}")
+    return False, "; ".join(student), instructor
+
+
+def score_written(cell: Any) -> tuple[float | None, str]:
+    """A written answer: 0 when blank, else left for a person (None)."""
     from nbgrader.utils import determine_grade
 
-    if not is_autograded_test(cell):
-        points, _ = determine_grade(cell)
-        return (0.0, "no answer written") if points == 0 else (None, "to be graded by a person")
-    if not executed:
-        return 0.0, "not run (an earlier cell crashed the kernel or used up the time limit)"
-    records = [o["data"][RECORD_MIME] for o in cell.outputs
-               if o.get("output_type") == "display_data" and RECORD_MIME in o.get("data", {})]
-    forged = [r for r in records if not isinstance(r, dict) or r.get("token") != token]
-    records = [r for r in records if isinstance(r, dict) and r.get("token") == token]
-    errors = [o for o in cell.outputs if o.get("output_type") == "error"]
-    failed = [r for r in records if r.get("status") != "passed"]
-    if failed:
-        first = failed[0]
-        return 0.0, first.get("message") or f"{first.get('block')}: {first.get('status')}"
-    if errors:
-        error = errors[0]
-        if error.get("ename") == "CellTimeoutError":
-            return 0.0, f"stopped after the time limit of the test cell ({error.get('evalue', '')})"
-        return 0.0, f"{error.get('ename')}: {str(error.get('evalue', ''))[:300]}"
-    passed = {r.get("block") for r in records}
-    missing = [b for b in checking_blocks(cell.source) if b not in passed]
-    if missing or not records:
-        note = " (records with a wrong token were ignored)" if forged else ""
-        return 0.0, (f"no 'passed' report from check(s) {', '.join(missing) or 'in this cell'}: "
-                     f"the checks did not run, or the output was tampered with{note}")
-    points, max_points = determine_grade(cell)
-    if points is None or points < max_points:
-        return float(points or 0.0), "output on stderr or a partial score from nbgrader"
-    return float(points), "all tests passed" + (" (forged records ignored)" if forged else "")
+    points, _ = determine_grade(cell)
+    return (0.0, "no answer written") if points == 0 else (None, "to be graded by a person")
 
 
-def grade_submission(path: Path, source_path: Path, *, cell_timeout: int, notebook_timeout: int,
-                     max_output_bytes: int, hide: list[Path], sandbox: bool) -> dict:
+def _read(path: Path) -> tuple[Any | None, str]:
+    """The submission as a notebook, or None and why it is not one."""
+    if path.is_dir():
+        return None, "no notebook found in the submission folder"
+    size = path.stat().st_size
+    if size > MAX_SUBMISSION_BYTES:
+        return None, (f"the file is {size / 1e6:.0f} MB, more than the "
+                      f"{MAX_SUBMISSION_BYTES / 1e6:.0f} MB allowed")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, "not a notebook: the file is not text (UTF-8)"
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as error:
+        return None, f"not a notebook: not valid JSON ({error.msg} at line {error.lineno})"
+    try:
+        submission = nbformat.reads(text, as_version=4)
+        nbformat.validate(submission)
+    except Exception as error:  # noqa: BLE001 - nbformat raises several kinds
+        return None, (f"not a notebook: JSON, but not a valid Jupyter notebook "
+                      f"({type(error).__name__}: {str(error).splitlines()[0][:200]})")
+    return submission, ""
+
+
+def is_notebook(path: Path) -> bool:
+    """True if ``path`` reads as a valid notebook (what :func:`grade_submission` would run)."""
+    try:
+        return _read(path)[0] is not None
+    except OSError:
+        return False
+
+
+def grade_submission(path: Path, source_path: Path, *, key: dict, cell_timeout: int,
+                     notebook_timeout: int, max_output_bytes: int, sandbox: Sandbox) -> dict:
     """Grade one submission; return its result (scores, status, reasons, feedback data)."""
     from tools.make_exercises import release_notebook
 
@@ -67,32 +178,11 @@ def grade_submission(path: Path, source_path: Path, *, cell_timeout: int, notebo
     result: dict[str, Any] = {"points": {q["id"]: 0.0 for q in qs}, "messages": {},
                               "status": "graded", "reasons": [], "questions": qs}
 
-    def invalid(why: str) -> dict:
+    submission, why = _read(path)
+    if submission is None:
         result.update(status="invalid", reasons=[why])
         result["messages"] = {q["id"]: why for q in qs}
         return result
-
-    if path.is_dir():
-        return invalid("no notebook found in the submission folder")
-    size = path.stat().st_size
-    if size > MAX_SUBMISSION_BYTES:
-        return invalid(f"the file is {size / 1e6:.0f} MB, more than the "
-                       f"{MAX_SUBMISSION_BYTES / 1e6:.0f} MB allowed")
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return invalid("not a notebook: the file is not text (UTF-8)")
-    try:
-        json.loads(text)
-    except json.JSONDecodeError as error:
-        return invalid(f"not a notebook: not valid JSON ({error.msg} at line {error.lineno})")
-    try:
-        submission = nbformat.reads(text, as_version=4)
-        nbformat.validate(submission)
-    except Exception as error:  # noqa: BLE001 - nbformat raises several kinds
-        return invalid(f"not a notebook: JSON, but not a valid Jupyter notebook "
-                       f"({type(error).__name__}: {str(error).splitlines()[0][:200]})")
     if path.suffix != ".ipynb":
         result["reasons"].append(f"file named {path.name}, not .ipynb; graded as a notebook")
 
@@ -101,8 +191,15 @@ def grade_submission(path: Path, source_path: Path, *, cell_timeout: int, notebo
     flags = suspicious_code(nb, release)
     if flags:
         result["reasons"].append("for a person to review: the learner's code " + ", ".join(flags))
+    # The test cells run without their expected values: the key holds them.
+    sources = {}
+    for i, cell in enumerate(nb.cells):
+        if is_autograded_test(cell):
+            grade_id = nbgrader_meta(cell)["grade_id"]
+            hidden = {b["name"] for b in key.get(grade_id, []) if b["hidden"]}
+            sources[i] = graded_source(cell.source, hidden)
     nb, info = execute(nb, cell_timeout=cell_timeout, notebook_timeout=notebook_timeout,
-                       max_output_bytes=max_output_bytes, hide=hide, sandbox=sandbox)
+                       max_output_bytes=max_output_bytes, sandbox=sandbox, sources=sources)
     if info["stopped"]:
         result["reasons"].append(f"stopped early: {info['stopped']}")
         result["status"] = info["stop_status"]
@@ -114,30 +211,56 @@ def grade_submission(path: Path, source_path: Path, *, cell_timeout: int, notebo
     if info["truncated"]:
         result["reasons"].append(f"output of {len(info['truncated'])} cell(s) truncated at "
                                  f"{max_output_bytes} bytes")
-    if not sandbox:
-        result["reasons"].append("graded WITHOUT the sandbox: the kernel could read files")
+    if not sandbox.enabled:
+        result["reasons"].append("graded WITHOUT the sandbox (--no-sandbox)")
 
-    answers = {}
+    answers, verdicts = {}, {}
     for i, cell in enumerate(nb.cells):
         meta = nbgrader_meta(cell)
         if not meta.get("grade"):
             continue
-        points, message = score_cell(cell, info["tokens"].get(i), i in info["executed"])
-        result["points"][meta["grade_id"]] = points
-        result["messages"][meta["grade_id"]] = message
-        if not is_autograded_test(cell):
-            answers[meta["grade_id"]] = cell.source
+        grade_id = meta["grade_id"]
+        if is_autograded_test(cell):
+            errors = [f"{o.get('ename')}: {_short(o.get('evalue', ''), 200)}"
+                      for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+            passed, message, lines = judge_cell(
+                key.get(grade_id, []), info["records"].get(i, []),
+                executed=i in info["executed"], overflow=i in info["records_overflow"],
+                errors=errors)
+            points = float(meta.get("points", 0)) if passed else 0.0
+            verdicts[i] = lines
+        else:
+            points, message = score_written(cell)
+            answers[grade_id] = cell.source
+        result["points"][grade_id] = points
+        result["messages"][grade_id] = message
     result["answers"] = answers
+    result["graded_notebook"] = _graded_notebook(nb, release, verdicts)
+    return result
+
+
+def _graded_notebook(nb: Any, release: Any, verdicts: dict[int, list[str]]) -> str:
+    """The executed notebook for the instructor: test cells as students saw them, with verdicts.
+
+    The values the checks sent are replaced by the grader's verdict on each block (hidden blocks
+    included, with their expected values: this notebook is for the instructor, not the student).
+    The grader never writes hidden tests' source to a file, where a later kernel might find it.
+    """
     from nbgrader.preprocessors import LimitOutput
 
-    # The saved notebook shows the test cells as the students saw them (outputs kept): the grader
-    # never writes hidden tests to a file, where a later submission's kernel might find them.
     visible = {nbgrader_meta(c)["grade_id"]: c.source for c in release.cells if nbgrader_meta(c)}
-    for cell in nb.cells:
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        cell.outputs = [o for o in cell.get("outputs", [])
+                        if RECORD_MIME not in o.get("data", {})]
         if is_autograded_test(cell):
             cell.source = visible.get(nbgrader_meta(cell)["grade_id"], "")
             for output in cell.outputs:  # tracebacks quote the lines around the failure
                 if output.get("output_type") == "error":
                     output["traceback"] = [f"{output.get('ename')}: {output.get('evalue')}"]
-    result["graded_notebook"] = nbformat.writes(LimitOutput().preprocess(nb, {})[0])
-    return result
+            lines = verdicts.get(i, [])
+            cell.outputs.append(nbformat.v4.new_output(
+                "stream", name="stdout",
+                text="".join(f"[grader] {line}\n" for line in lines) or "[grader] no verdict\n"))
+    return nbformat.writes(LimitOutput().preprocess(nb, {})[0])
