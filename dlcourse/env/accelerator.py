@@ -31,13 +31,9 @@ __all__ = ["synchronize", "seconds_per_call", "can_pin_memory", "pin_memory", "m
            "compile_backend"]
 
 
-def _as_device(device: torch.device | str) -> torch.device:
-    return torch.device(device)
-
-
 def synchronize(device: torch.device | str) -> None:
     """Wait until ``device`` has finished its queued work (CUDA); return at once elsewhere."""
-    device = _as_device(device)
+    device = torch.device(device)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
@@ -83,7 +79,7 @@ def mixed_precision_dtype(device: torch.device | str) -> torch.dtype | None:
         A100, H100, RTX 30xx and later) and on a CPU; ``torch.float16`` on older CUDA GPUs (T4,
         V100), which then need a gradient scaler; ``None`` where autocast is not offered (MPS).
     """
-    device = _as_device(device)
+    device = torch.device(device)
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if device.type == "cpu":
@@ -143,5 +139,5 @@ def compile_backend(device: torch.device | str) -> str:
     graph and runs the same operations, in seconds, with no speed-up. ``$DLCOURSE_COMPILE_BACKEND``
     chooses another backend anywhere.
     """
-    default = "inductor" if _as_device(device).type == "cuda" else "eager"
+    default = "inductor" if torch.device(device).type == "cuda" else "eager"
     return os.environ.get(COMPILE_BACKEND_ENV) or default

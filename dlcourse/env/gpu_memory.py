@@ -27,13 +27,9 @@ __all__ = ["reset_peak_memory", "peak_memory_mib", "format_mib", "is_out_of_memo
            "SavedTensorMemory", "fit_batch_size"]
 
 
-def _as_device(device: torch.device | str) -> torch.device:
-    return torch.device(device)
-
-
 def reset_peak_memory(device: torch.device | str) -> None:
     """Start counting :func:`peak_memory_mib` afresh (CUDA); do nothing elsewhere."""
-    device = _as_device(device)
+    device = torch.device(device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
 
@@ -44,7 +40,7 @@ def peak_memory_mib(device: torch.device | str) -> float | None:
     This is PyTorch's own count (``torch.cuda.max_memory_allocated``): the tensors, not the
     allocator's cache or the CUDA context, so ``nvidia-smi`` shows more.
     """
-    device = _as_device(device)
+    device = torch.device(device)
     if device.type != "cuda":
         return None
     return torch.cuda.max_memory_allocated(device) / 2**20
@@ -70,7 +66,7 @@ def free_cached_memory(device: torch.device | str) -> None:
     error's traceback holds the failed step's frames, and with them its tensors.
     """
     gc.collect()
-    if _as_device(device).type == "cuda":
+    if torch.device(device).type == "cuda":
         torch.cuda.empty_cache()
 
 
