@@ -36,8 +36,8 @@ $(error NUMERICS=$(NUMERICS) is not one of: default avx2 sse threads2)
 endif
 NOTEBOOK_ENV := $(DETERMINISM) $(NUMERICS_$(NUMERICS))
 # The notebooks whose outputs come from training: CI also runs them under a second configuration.
-TRAINING_NOTEBOOKS := $(wildcard notebooks/0[789]_*.ipynb notebooks/1[0-9]*.ipynb \
-	solutions/0[789]_*.ipynb solutions/1[0-9]_*.ipynb)
+TRAINING_NOTEBOOKS := $(wildcard notebooks/0[789]*_*.ipynb notebooks/1[0-9]*.ipynb \
+	solutions/0[789]*_*.ipynb solutions/1[0-9]*_*.ipynb)
 
 .PHONY: lab test setup data outputs sync lint unit notebook-tests system notebooks notebooks-elsewhere \
 	notebooks-training lock clean help gpu-check book linkcheck
