@@ -19,6 +19,7 @@ PAGES = {(ROOT / "notebooks" / "02_neurons_and_activations.ipynb").resolve(),
     ("00_setup.ipynb", "Part I"), ("05_numpy_mlp.ipynb", "Part I"),
     ("05b_autograd_from_scratch.ipynb", "Part I"), ("06_pytorch_basics.ipynb", "Part II"),
     ("07_training_loop.ipynb", "Part II"), ("10a_rnn_from_scratch.ipynb", "Part III"),
+    ("09c_transfer_learning.ipynb", "Part III"), ("09b_residual_finetune.ipynb", "Part III"),
     ("13_attention.ipynb", "Part III"), ("14_distributed.ipynb", "Part III"),
 ])
 def test_a_lesson_s_number_places_it_in_its_part(name: str, part: str):
