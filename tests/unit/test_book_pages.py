@@ -16,7 +16,8 @@ PAGES = {(ROOT / "notebooks" / "02_neurons_and_activations.ipynb").resolve(),
 
 
 @pytest.mark.parametrize(("name", "part"), [
-    ("00_setup.ipynb", "Part I"), ("05_numpy_mlp.ipynb", "Part I"), ("06_pytorch_basics.ipynb", "Part II"),
+    ("00_setup.ipynb", "Part I"), ("05_numpy_mlp.ipynb", "Part I"),
+    ("05b_autograd_from_scratch.ipynb", "Part I"), ("06_pytorch_basics.ipynb", "Part II"),
     ("07_training_loop.ipynb", "Part II"), ("10a_rnn_from_scratch.ipynb", "Part III"),
     ("13_attention.ipynb", "Part III"), ("14_distributed.ipynb", "Part III"),
 ])
@@ -33,6 +34,9 @@ def test_course_order_puts_each_lesson_before_its_exercises():
     order = [path.relative_to(ROOT).as_posix() for path in course_order()]
     assert order[0] == "notebooks/00_setup.ipynb" and order[1] == "exercises/00_warmup.ipynb"
     assert order.index("notebooks/10b_rnn_applications.ipynb") < order.index("exercises/10_rnn_cell.ipynb")
+    lesson_05, lesson_05b, lesson_06 = (order.index(f"notebooks/{name}.ipynb") for name in
+                                        ("05_numpy_mlp", "05b_autograd_from_scratch", "06_pytorch_basics"))
+    assert lesson_05 < lesson_05b < lesson_06
     assert order.index("exercises/10_rnn_cell.ipynb") < order.index("notebooks/11a_gans_2d.ipynb")
     assert [number(Path(p)) for p in order] == sorted(number(Path(p)) for p in order)
     assert not any(p.startswith("solutions/") for p in order)

@@ -1,0 +1,84 @@
+"""Residual blocks with a choice of normalisation: the building block of lesson 09b's deep CNNs.
+
+A block applies two 3x3 convolutions (padding 1, the same number of channels in and out), each
+followed by a normalisation, with a ReLU between them:
+
+    F(x) = norm2(conv2(relu(norm1(conv1(x)))))
+
+and returns ``relu(x + F(x))`` with the skip connection (He et al., *Deep Residual Learning for
+Image Recognition*, 2016) or ``relu(F(x))`` without it: the *plain* block of the same depth and
+the same parameters, so that a plain and a residual network differ in the addition only.
+
+Normalisation (``norm=``):
+
+- ``"batch"``: :class:`torch.nn.BatchNorm2d`, statistics over the batch and the positions of each
+  channel (running averages in ``eval()`` mode);
+- ``"layer"``: layer normalisation of each example over all its channels and positions,
+  :class:`torch.nn.GroupNorm` with one group (the same in ``train()`` and ``eval()`` mode);
+- ``None``: no normalisation (the convolutions then carry a bias).
+
+>>> import torch
+>>> block = ResidualBlock(8)
+>>> block(torch.zeros(2, 8, 14, 14)).shape
+torch.Size([2, 8, 14, 14])
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import nn
+
+__all__ = ["NORMS", "Norm", "ResidualBlock", "norm_layer"]
+
+Norm = Literal["batch", "layer"] | None
+#: The normalisations a block accepts.
+NORMS: tuple[Norm, ...] = ("batch", "layer", None)
+
+
+def norm_layer(norm: Norm, channels: int) -> nn.Module:
+    """Return the normalisation ``norm`` of ``channels`` feature maps, ``(B, C, H, W) -> (B, C, H, W)``.
+
+    ``"batch"`` normalises each channel over the batch and the positions, ``"layer"`` each example
+    over its channels and positions, ``None`` is the identity. Each has a learned scale and shift
+    per channel (none for ``None``).
+    """
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+    if channels < 1:
+        raise ValueError(f"channels must be a positive number of feature maps, got {channels}")
+    if norm == "batch":
+        return nn.BatchNorm2d(channels)
+    if norm == "layer":
+        return nn.GroupNorm(1, channels)
+    return nn.Identity()
+
+
+class ResidualBlock(nn.Module):
+    """Two 3x3 convolutions with normalisation, and (``skip=True``) the input added back.
+
+    Maps ``(B, C, H, W)`` to ``(B, C, H, W)`` with ``C = channels``. Submodules: ``conv1``,
+    ``norm1``, ``conv2``, ``norm2``. With ``skip=False`` the block is the plain one of the same
+    depth and parameters.
+    """
+
+    def __init__(self, channels: int, norm: Norm = "batch", skip: bool = True) -> None:
+        super().__init__()
+        bias = norm is None  # a normalisation's shift makes a convolution's bias redundant
+        self.conv1 = nn.Conv2d(channels, channels, kernel_size=3, padding=1, bias=bias)
+        self.norm1 = norm_layer(norm, channels)
+        self.conv2 = nn.Conv2d(channels, channels, kernel_size=3, padding=1, bias=bias)
+        self.norm2 = norm_layer(norm, channels)
+        self.skip = skip
+        self.channels = channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4 or x.shape[1] != self.channels:
+            raise ValueError(f"ResidualBlock({self.channels}) takes (B, {self.channels}, H, W) feature maps, "
+                             f"got shape {tuple(x.shape)}")
+        out = self.norm2(self.conv2(torch.relu(self.norm1(self.conv1(x)))))
+        return torch.relu(x + out if self.skip else out)
+
+    def extra_repr(self) -> str:
+        return f"skip={self.skip}"

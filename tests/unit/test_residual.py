@@ -1,0 +1,81 @@
+"""dlcourse.pytorch.residual against the formulas written out with torch's functional calls."""
+
+import pytest
+import torch
+import torch.nn.functional as F  # noqa: N812
+
+from dlcourse.pytorch.residual import ResidualBlock, norm_layer
+
+
+def by_hand(block: ResidualBlock, x: torch.Tensor, norm: str | None) -> torch.Tensor:
+    """relu(x + F(x)) (or relu(F(x))) with each normalisation computed from its definition."""
+
+    def normalise(z: torch.Tensor, module: torch.nn.Module) -> torch.Tensor:
+        if norm is None:
+            return z
+        dims = (0, 2, 3) if norm == "batch" else (1, 2, 3)  # per channel over the batch, or per example
+        mean = z.mean(dim=dims, keepdim=True)
+        var = z.var(dim=dims, keepdim=True, unbiased=False)
+        shape = (1, -1, 1, 1)
+        return (z - mean) / torch.sqrt(var + module.eps) * module.weight.view(shape) + module.bias.view(shape)
+
+    h = F.relu(normalise(F.conv2d(x, block.conv1.weight, block.conv1.bias, padding=1), block.norm1))
+    out = normalise(F.conv2d(h, block.conv2.weight, block.conv2.bias, padding=1), block.norm2)
+    return F.relu(x + out if block.skip else out)
+
+
+@pytest.mark.parametrize("norm", ["batch", "layer", None])
+@pytest.mark.parametrize("skip", [True, False])
+def test_block_matches_its_formula(norm, skip):
+    torch.manual_seed(0)
+    block = ResidualBlock(6, norm=norm, skip=skip).double()
+    for module in (block.norm1, block.norm2):  # non-trivial scales and shifts
+        if norm is not None:
+            torch.nn.init.normal_(module.weight)
+            torch.nn.init.normal_(module.bias)
+    x = torch.randn(4, 6, 9, 9, dtype=torch.float64)
+    torch.testing.assert_close(block(x), by_hand(block, x, norm), rtol=1e-10, atol=1e-10)
+    assert (block.conv1.bias is None) == (norm is not None)
+
+
+def test_skip_and_plain_differ_by_the_input_only():
+    torch.manual_seed(1)
+    residual = ResidualBlock(4, norm=None, skip=True)
+    plain = ResidualBlock(4, norm=None, skip=False)
+    plain.load_state_dict(residual.state_dict())
+    for conv in (residual.conv2, plain.conv2):  # F(x) = 0: the residual block passes relu(x) through
+        torch.nn.init.zeros_(conv.weight)
+        torch.nn.init.zeros_(conv.bias)
+    x = torch.randn(2, 4, 5, 5)
+    torch.testing.assert_close(residual(x), F.relu(x))
+    torch.testing.assert_close(plain(x), torch.zeros_like(x))
+
+
+def test_batch_norm_uses_running_statistics_in_eval_mode():
+    torch.manual_seed(2)
+    block = ResidualBlock(3, norm="batch")
+    x = torch.randn(8, 3, 6, 6) * 5 + 2
+    train_out = block(x)
+    block.eval()
+    eval_out = block(x)
+    # after one batch the running averages moved 10 % of the way from (0, 1) to the batch's statistics
+    assert not torch.allclose(train_out, eval_out)
+    layer = ResidualBlock(3, norm="layer")
+    layer_train = layer(x)
+    layer.eval()
+    torch.testing.assert_close(layer(x), layer_train)  # layer norm has no batch statistics
+
+
+def test_norm_layer_kinds_and_errors():
+    assert isinstance(norm_layer("batch", 3), torch.nn.BatchNorm2d)
+    assert isinstance(norm_layer("layer", 3), torch.nn.GroupNorm) and norm_layer("layer", 3).num_groups == 1
+    assert isinstance(norm_layer(None, 3), torch.nn.Identity)
+    with pytest.raises(ValueError, match="norm must be one of"):
+        norm_layer("instance", 3)
+    with pytest.raises(ValueError, match="channels must be a positive"):
+        norm_layer("batch", 0)
+
+
+def test_wrong_shape_says_what_the_block_takes():
+    with pytest.raises(ValueError, match=r"takes \(B, 8, H, W\) feature maps, got shape \(2, 3, 5, 5\)"):
+        ResidualBlock(8)(torch.zeros(2, 3, 5, 5))
