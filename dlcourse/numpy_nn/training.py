@@ -4,7 +4,7 @@
 
     model = mlp([64, 128, 10], rng=rng)
     history = train(model, Adam(model.params(), lr=1e-3), X_train, y_train,
-                    epochs=20, batch_size=32, rng=rng, X_val=X_test, y_val=y_test)
+                    epochs=20, batch_size=32, rng=rng, X_val=X_val, y_val=y_val)
     history["train_loss"][-1], history["val_acc"][-1]
 
 Shapes: ``X`` is ``(N, d)``, one example per row; ``y`` is whatever the loss takes (integer

@@ -6,5 +6,7 @@ mixed precision), the small MLP on a task that overfits in a second, which lesso
 character-level training and recurrent baseline (:mod:`~dlcourse.pytorch.char_lm`) and n-gram
 baselines (:mod:`~dlcourse.pytorch.ngram`), and lesson 14's launcher of ``torchrun`` jobs from a
 notebook (:mod:`~dlcourse.pytorch.launch`), with the forked ``gloo`` processes of its exercise
-(:mod:`~dlcourse.pytorch.process_group`). These modules import torch; import them where a lesson needs them.
+(:mod:`~dlcourse.pytorch.process_group`), and a look inside a learned embedding: cosine similarities,
+nearest neighbours, a 2-D projection (:mod:`~dlcourse.pytorch.embeddings`, lesson 10a). These modules
+import torch; import them where a lesson needs them.
 """
