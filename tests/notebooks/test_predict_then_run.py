@@ -18,13 +18,6 @@ ANSWER = "**Answer.**"
 MINIMUM = 2
 LESSONS = notebook_meta.course_notebooks(notebook_meta.LESSONS)
 
-# Lessons that other branches are bringing up to the rule while this test is added (issue 18): until
-# those branches are merged they ask one question each (10a and 12 answer with "**Answer:**" inside a
-# cell). The coordinator empties this set after the merge; a listed lesson that follows the rule fails.
-PENDING = {"05_numpy_mlp.ipynb", "10a_rnn_from_scratch.ipynb", "10b_rnn_applications.ipynb",
-           "12_ethics.ipynb"}
-
-
 def questions(nb: nbformat.NotebookNode) -> list[tuple[int, str, str | None]]:
     """(cell index, the question's first words, what is wrong with it or None) for every question."""
     found = []
@@ -50,18 +43,9 @@ def questions(nb: nbformat.NotebookNode) -> list[tuple[int, str, str | None]]:
     return found
 
 
-def skip_if_pending(path: Path, asked: list[tuple[int, str, str | None]]) -> None:
-    """Skip a lesson that another branch is bringing up to the rule, until it follows it."""
-    if path.name in PENDING:
-        follows = len(asked) >= MINIMUM and not any(problem for _, _, problem in asked)
-        assert not follows, f"{path.name} follows the rule now: remove it from PENDING"
-        pytest.skip(f"{path.name} is being brought up to {MINIMUM} well-formed questions on another branch")
-
-
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
 def test_every_question_is_answered_after_its_code(path: Path):
     asked = questions(nbformat.read(path, as_version=4))
-    skip_if_pending(path, asked)
     problems = [f"{path.name}, cell {index} ({question!r}): {problem}"
                 for index, question, problem in asked if problem]
     assert not problems, "\n".join(problems)
@@ -70,16 +54,11 @@ def test_every_question_is_answered_after_its_code(path: Path):
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
 def test_every_lesson_asks_at_least_two_questions(path: Path):
     asked = questions(nbformat.read(path, as_version=4))
-    skip_if_pending(path, asked)
     listed = "; ".join(f"cell {index}: {question!r}" for index, question, _ in asked) or "none"
     assert len(asked) >= MINIMUM, (
         f"{path.name} asks {len(asked)} predict-then-run question(s), at least {MINIMUM} are needed "
         f"(a Markdown cell with {PREDICT}, the code that answers it, then a cell starting with {ANSWER}). "
         f"Asked: {listed}")
-
-
-def test_pending_names_existing_lessons():
-    assert PENDING <= {path.name for path in LESSONS}, "PENDING names a lesson that does not exist"
 
 
 def test_the_rule_catches_a_missing_or_misplaced_answer():
