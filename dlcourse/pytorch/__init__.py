@@ -2,7 +2,10 @@
 lessons reuse (:mod:`~dlcourse.pytorch.training`: ``fit``, histories, checkpoints, early stopping,
 mixed precision), the small MLP on a task that overfits in a second, which lessons 08 and 12 train
 (:mod:`~dlcourse.pytorch.small_mlp`), and the GAN lesson's data, networks, loop and measurements
-(:mod:`~dlcourse.pytorch.gan`), lesson 13's small GPT (:mod:`~dlcourse.pytorch.gpt`), its
+(:mod:`~dlcourse.pytorch.gan`), lesson 09b's residual networks (:mod:`~dlcourse.pytorch.residual`), data
+augmentation on tensor batches (:mod:`~dlcourse.pytorch.augment`) and learning-rate range test
+(:mod:`~dlcourse.pytorch.lr_range`), lesson 09c's transfer-learning experiment
+(:mod:`~dlcourse.pytorch.transfer`), lesson 13's small GPT (:mod:`~dlcourse.pytorch.gpt`), its
 character-level training and recurrent baseline (:mod:`~dlcourse.pytorch.char_lm`) and n-gram
 baselines (:mod:`~dlcourse.pytorch.ngram`), and lesson 14's launcher of ``torchrun`` jobs from a
 notebook (:mod:`~dlcourse.pytorch.launch`), with the forked ``gloo`` processes of its exercise

@@ -17,20 +17,29 @@ Normalisation (``norm=``):
   :class:`torch.nn.GroupNorm` with one group (the same in ``train()`` and ``eval()`` mode);
 - ``None``: no normalisation (the convolutions then carry a bias).
 
+:func:`deep_cnn` stacks blocks into a classifier whose depth is one argument: a 3x3 *stem*
+convolution from the image's channels to ``width`` feature maps, ``blocks`` blocks, a global
+average pool and a linear layer to the classes. ``skip=False`` gives the plain network of the same
+depth and parameters, so lesson 09b can compare the two depth by depth.
+
 >>> import torch
 >>> block = ResidualBlock(8)
 >>> block(torch.zeros(2, 8, 14, 14)).shape
 torch.Size([2, 8, 14, 14])
+>>> net = deep_cnn(blocks=3, width=8, norm=None, skip=False)
+>>> net(torch.zeros(2, 1, 14, 14)).shape, conv_layers(net)
+(torch.Size([2, 10]), 7)
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Literal
 
 import torch
 from torch import nn
 
-__all__ = ["NORMS", "Norm", "ResidualBlock", "norm_layer"]
+__all__ = ["NORMS", "Norm", "ResidualBlock", "norm_layer", "deep_cnn", "conv_layers"]
 
 Norm = Literal["batch", "layer"] | None
 #: The normalisations a block accepts.
@@ -82,3 +91,42 @@ class ResidualBlock(nn.Module):
 
     def extra_repr(self) -> str:
         return f"skip={self.skip}"
+
+
+def deep_cnn(blocks: int, width: int = 8, norm: Norm = "batch", skip: bool = True,
+             in_channels: int = 1, classes: int = 10) -> nn.Sequential:
+    """A classifier of ``blocks`` residual (or plain) blocks: ``(B, in_channels, H, W)`` -> ``(B, classes)``.
+
+    Layers, by name: ``stem`` (a 3x3 convolution, padding 1, ``in_channels -> width``, then
+    ``norm`` and a ReLU: ``(B, width, H, W)``), ``blocks`` (the blocks, each
+    ``(B, width, H, W) -> (B, width, H, W)``), ``pool`` (the mean of each feature map over its
+    positions, flattened: ``(B, width)``) and ``head`` (linear, ``(B, width) -> (B, classes)``).
+    The network has ``2 * blocks + 1`` convolution layers (:func:`conv_layers`); ``skip=False``
+    makes every block plain, with the same parameters.
+
+    Args:
+        blocks: the number of blocks (``0`` leaves the stem alone).
+        width: the feature maps of every convolution.
+        norm: ``"batch"``, ``"layer"`` or ``None``, for the stem and every block.
+        skip: residual blocks (``True``) or plain ones (``False``).
+        in_channels: the image's channels (1 for grey images).
+        classes: the number of outputs.
+    """
+    if blocks < 0:
+        raise ValueError(f"blocks must be a number of blocks >= 0, got {blocks}")
+    if width < 1 or in_channels < 1 or classes < 1:
+        raise ValueError(f"width, in_channels and classes must be positive, "
+                         f"got {width}, {in_channels}, {classes}")
+    stem = nn.Sequential(nn.Conv2d(in_channels, width, kernel_size=3, padding=1, bias=norm is None),
+                         norm_layer(norm, width), nn.ReLU())
+    return nn.Sequential(OrderedDict(
+        stem=stem,
+        blocks=nn.Sequential(*(ResidualBlock(width, norm=norm, skip=skip) for _ in range(blocks))),
+        pool=nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()),
+        head=nn.Linear(width, classes),
+    ))
+
+
+def conv_layers(model: nn.Module) -> int:
+    """The number of convolution layers in ``model`` (its depth, as lesson 09b counts it)."""
+    return sum(isinstance(m, nn.Conv2d) for m in model.modules())

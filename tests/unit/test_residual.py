@@ -79,3 +79,38 @@ def test_norm_layer_kinds_and_errors():
 def test_wrong_shape_says_what_the_block_takes():
     with pytest.raises(ValueError, match=r"takes \(B, 8, H, W\) feature maps, got shape \(2, 3, 5, 5\)"):
         ResidualBlock(8)(torch.zeros(2, 3, 5, 5))
+
+
+@pytest.mark.parametrize("norm", ["batch", "layer", None])
+def test_deep_cnn_is_stem_blocks_mean_and_linear(norm):
+    from dlcourse.pytorch.residual import conv_layers, deep_cnn
+
+    torch.manual_seed(3)
+    net = deep_cnn(blocks=3, width=5, norm=norm, skip=True, in_channels=2, classes=4).double()
+    x = torch.randn(6, 2, 7, 9, dtype=torch.float64)
+    stem_conv, stem_norm = net.stem[0], net.stem[1]
+    h = F.conv2d(x, stem_conv.weight, stem_conv.bias, padding=1)
+    if norm is not None:  # the block's formula, as by_hand computes it, for the stem's normalisation
+        dims = (0, 2, 3) if norm == "batch" else (1, 2, 3)
+        var = h.var(dims, keepdim=True, unbiased=False)
+        h = (h - h.mean(dims, keepdim=True)) / torch.sqrt(var + stem_norm.eps)
+    h = F.relu(h)
+    for block in net.blocks:
+        h = by_hand(block, h, norm)
+    expected = h.mean(dim=(2, 3)) @ net.head.weight.T + net.head.bias  # global average pool, linear
+    torch.testing.assert_close(net(x), expected, rtol=1e-10, atol=1e-10)
+    assert conv_layers(net) == 7 and net(x).shape == (6, 4)
+
+
+def test_plain_and_residual_networks_have_the_same_parameters():
+    from dlcourse.pytorch.residual import conv_layers, deep_cnn
+
+    plain, residual = deep_cnn(4, 8, None, skip=False), deep_cnn(4, 8, None, skip=True)
+    assert {k: v.shape for k, v in plain.state_dict().items()} == \
+        {k: v.shape for k, v in residual.state_dict().items()}
+    assert all(not b.skip for b in plain.blocks) and all(b.skip for b in residual.blocks)
+    assert conv_layers(plain) == 9 and conv_layers(deep_cnn(0, 8)) == 1
+    with pytest.raises(ValueError, match="blocks must be a number of blocks >= 0"):
+        deep_cnn(-1)
+    with pytest.raises(ValueError, match="must be positive"):
+        deep_cnn(2, width=0)
