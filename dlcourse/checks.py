@@ -303,6 +303,16 @@ def _float_array(name: str, value: Any) -> np.ndarray | Failure:
                                f"({_fmt(value)}): {error}")
 
 
+def _outside_tolerance(got: np.ndarray, expected: np.ndarray, rtol: float,
+                       atol: float) -> tuple[tuple[int, ...], int] | None:
+    """Where ``|got - expected| <= atol + rtol * |expected|`` fails (NaN always fails), for two arrays
+    of one shape: the first such index and how many there are, or None when it holds everywhere."""
+    bad = ~(np.abs(got - expected) <= atol + rtol * np.abs(expected))
+    if not bad.any():
+        return None
+    return tuple(int(i) for i in np.argwhere(bad)[0]), int(bad.sum())
+
+
 def _compare_close(name: str, got: Any, expected: Any, rtol: float = 1e-5,
                    atol: float = 1e-8) -> Failure | None:
     got_a = _float_array(name, got)
@@ -311,19 +321,18 @@ def _compare_close(name: str, got: Any, expected: Any, rtol: float = 1e-5,
     exp_a = np.asarray(expected, dtype=np.float64)
     if got_a.shape != exp_a.shape:
         return Failure("shape", f"{name}: expected shape {exp_a.shape}, got shape {got_a.shape}.")
-    bad = ~(np.abs(got_a - exp_a) <= atol + rtol * np.abs(exp_a))
-    bad |= np.isnan(got_a)
-    if not bad.any():
+    mismatch = _outside_tolerance(got_a, exp_a, rtol, atol)
+    if mismatch is None:
         return None
+    where, count = mismatch
     is_nan = bool(np.isnan(got_a).any())
     nan = " (NaN: look for a division by zero or a log of 0)" if is_nan else ""
     kind = "nan" if is_nan else "value"
     if got_a.ndim == 0:
         return Failure(kind, f"{name}: expected {_fmt(exp_a.item())}, got {_fmt(got_a.item())}"
                              f"{nan}.")
-    where = tuple(int(i) for i in np.argwhere(bad)[0])
     return Failure(kind, f"{name}: wrong at index {where}: expected {_fmt(exp_a[where].item())}, "
-                         f"got {_fmt(got_a[where].item())} ({int(bad.sum())} of {bad.size} "
+                         f"got {_fmt(got_a[where].item())} ({count} of {got_a.size} "
                          f"entries differ){nan}.")
 
 
@@ -396,13 +405,13 @@ def _compare_grad(name: str, got: Any, expected: Any, rtol: float = 1e-6,
     if g.shape != numeric.shape:
         return Failure("shape", f"{name}: the gradient must have the shape of its input "
                                 f"{numeric.shape}, got shape {g.shape}.")
-    bad = ~(np.abs(g - numeric) <= atol + rtol * np.abs(numeric))
-    if not bad.any():
+    mismatch = _outside_tolerance(g, numeric, rtol, atol)
+    if mismatch is None:
         return None
-    where = tuple(int(i) for i in np.argwhere(bad)[0])
+    where, count = mismatch
     return Failure("gradient", f"{name}: gradient wrong at index {where}: finite differences "
                                f"give {_fmt(numeric[where].item())}, your gradient is "
-                               f"{_fmt(g[where].item())} ({int(bad.sum())} of {bad.size} entries "
+                               f"{_fmt(g[where].item())} ({count} of {g.size} entries "
                                "differ).")
 
 
