@@ -24,6 +24,11 @@ keeps it in ``eval()`` mode, so batch normalisation neither normalises with the 
 statistics nor updates its running averages. Its parameters and buffers after training are the
 pretrained ones, bit for bit (``tests/unit/test_transfer.py``).
 
+Why one module of over 300 lines: it is one experiment, whose parts share its conventions (class
+numbering, which examples are held out, the three strategies' names and equal step budgets), in
+three short sections (choosing the data, the networks, training and comparing), much of it
+docstring.
+
 >>> import torch
 >>> make_body()(torch.zeros(2, 1, 28, 28)).shape
 torch.Size([2, 1568])
