@@ -6,6 +6,13 @@ kernel into ``world_size`` processes on the CPU (Linux and Colab: it needs the `
 method), so a function defined in the notebook runs in each of them with ``torch.distributed``
 ready, and returns what each computed. Exercise 14 runs the learner's gradient averaging this way.
 
+Joining the group can fail for a reason outside the run: two groups set up at the same time on one
+machine (two notebooks, two test workers) can meet each other's TCP connections when the system
+reuses a port, and gloo then reports "connectFullMesh failed ... Connection closed by peer" (about
+1 set-up in 200 with two busy groups side by side, none alone). So a failure *while joining*, before
+``fn`` has run in any process, starts the processes again, up to :data:`SETUP_ATTEMPTS` times; an
+error raised by ``fn`` is never retried.
+
 >>> def rank_plus_one(rank, world_size):
 ...     t = torch.tensor([rank + 1.0])
 ...     dist.all_reduce(t)
@@ -31,19 +38,27 @@ import torch.distributed as dist
 
 from dlcourse.pytorch.launch import LaunchError
 
-__all__ = ["run_in_processes"]
+__all__ = ["SETUP_ATTEMPTS", "run_in_processes"]
+
+#: How many times the processes are started when joining the gloo group fails (see above).
+SETUP_ATTEMPTS = 3
 
 
 def _rank_main(fn: Callable, rank: int, world_size: int, store_path: str, args: tuple, results) -> None:
-    """One forked process: join the gloo group through a file store, run ``fn``, report back."""
+    """One forked process: join the gloo group through a file store, run ``fn``, report back.
+
+    Reports ``"setup-error"`` for a failure to join the group, ``"error"`` for one raised by ``fn``.
+    """
+    status = "setup-error"
     try:
         os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")  # gloo's connections stay on this machine
         torch.set_num_threads(1)
         store = dist.FileStore(store_path, world_size)
         dist.init_process_group("gloo", store=store, rank=rank, world_size=world_size)
+        status = "error"
         value = fn(rank, world_size, *args)
     except BaseException as err:  # noqa: BLE001 -- everything goes back to the parent, which raises it
-        results.put((time.time(), rank, "error", f"{type(err).__name__}: {err}\n{traceback.format_exc()}"))
+        results.put((time.time(), rank, status, f"{type(err).__name__}: {err}\n{traceback.format_exc()}"))
         return
     # Plain pickle: a tensor put on the queue as it is would travel as a handle to this process's
     # shared memory, which dies with the process.
@@ -51,19 +66,27 @@ def _rank_main(fn: Callable, rank: int, world_size: int, store_path: str, args: 
     dist.destroy_process_group()
 
 
-def _first_error(results, when: float, rank: int, error: str) -> tuple[int, str]:
-    """The earliest error, ``(rank, text)``: the other ranks usually fail a moment after the cause."""
-    errors = [(when, rank, error)]
+def _first_error(results, when: float, rank: int, status: str, error: str) -> tuple[int, str, str]:
+    """The earliest error, ``(rank, status, text)``: the other ranks usually fail a moment after the cause."""
+    errors = [(when, rank, status, error)]
     grace = time.perf_counter() + 1.0
     while time.perf_counter() < grace:
         try:
             when, other, status, value = results.get(timeout=0.1)
         except queue.Empty:
             continue
-        if status == "error":
-            errors.append((when, other, value))
-    _, rank, text = min(errors)
-    return rank, text
+        if status != "ok":
+            errors.append((when, other, status, value))
+    _, rank, status, text = min(errors)
+    return rank, status, text
+
+
+class _SetupFailed(Exception):
+    """A rank could not join the gloo group: ``fn`` has not run in it."""
+
+    def __init__(self, rank: int, error: str) -> None:
+        super().__init__(error)
+        self.rank, self.error = rank, error
 
 
 def run_in_processes(fn: Callable[..., Any], world_size: int, *args: Any,
@@ -80,11 +103,25 @@ def run_in_processes(fn: Callable[..., Any], world_size: int, *args: Any,
     Raises:
         LaunchError: naming the first rank that raised, with its error and traceback, or after
             ``timeout_s`` (a rank that waits for a collective the others never call); every
-            process is stopped either way.
+            process is stopped either way; or when a rank could not join the gloo group in
+            :data:`SETUP_ATTEMPTS` starts.
     """
     if "fork" not in multiprocessing.get_all_start_methods():  # pragma: no cover - Windows
         raise LaunchError("run_in_processes needs the 'fork' start method (Linux, Colab); elsewhere "
                           "put the code in a script and use launch()")
+    attempt = 1
+    while True:
+        try:
+            return _run_once(fn, world_size, args, timeout_s)
+        except _SetupFailed as failed:
+            if attempt == SETUP_ATTEMPTS:
+                raise LaunchError(f"rank {failed.rank} of {world_size} could not join the gloo group "
+                                  f"({SETUP_ATTEMPTS} attempts): {failed.error}", rank=failed.rank) from None
+            attempt += 1
+
+
+def _run_once(fn: Callable[..., Any], world_size: int, args: tuple, timeout_s: float) -> list[Any]:
+    """One start of the processes; raises :class:`_SetupFailed` if a rank could not join the group."""
     context = multiprocessing.get_context("fork")
     results = context.Queue()
     with tempfile.TemporaryDirectory(prefix="gloo-") as folder:
@@ -104,8 +141,10 @@ def run_in_processes(fn: Callable[..., Any], world_size: int, *args: Any,
                     raise LaunchError(f"ranks {missing} did not finish within {timeout_s:g} s (a collective "
                                       "that not every rank calls waits forever); every process was stopped"
                                       ) from None
-                if status == "error":
-                    rank, error = _first_error(results, when, rank, value)
+                if status != "ok":
+                    rank, status, error = _first_error(results, when, rank, status, value)
+                    if status == "setup-error":
+                        raise _SetupFailed(rank, error)
                     raise LaunchError(f"rank {rank} of {world_size} failed: {error}", rank=rank)
                 outputs[rank] = pickle.loads(value)
         finally:

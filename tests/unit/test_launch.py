@@ -98,6 +98,58 @@ def test_run_in_processes_stops_a_hanging_collective():
         process_group.run_in_processes(_waits_alone, 2, timeout_s=3)
 
 
+def _joins_on_the_third_start(real_init, starts):
+    """init_process_group that fails as gloo does when another group's connection interferes, until
+    the third start of the processes (``starts``: a folder where each rank of each start leaves a file)."""
+
+    def init(*args, rank, **kwargs):
+        start = len(list(starts.glob(f"rank{rank}-*"))) + 1
+        (starts / f"rank{rank}-{start}").touch()
+        if start < 3:
+            raise RuntimeError("Gloo connectFullMesh failed with [pair.cc:553] Connection closed by peer")
+        return real_init(*args, rank=rank, **kwargs)
+
+    return init
+
+
+def _counts_its_runs(rank, world_size, runs):
+    (runs / f"rank{rank}-{len(list(runs.iterdir()))}").touch()
+    torch.distributed.barrier()
+    return rank
+
+
+def test_run_in_processes_starts_again_when_joining_the_group_fails(tmp_path, monkeypatch):
+    starts, runs = tmp_path / "starts", tmp_path / "runs"
+    starts.mkdir()
+    runs.mkdir()
+    real_init = torch.distributed.init_process_group
+    monkeypatch.setattr(torch.distributed, "init_process_group", _joins_on_the_third_start(real_init, starts))
+    assert process_group.run_in_processes(_counts_its_runs, 2, runs) == [0, 1]
+    assert len(list(starts.iterdir())) == 2 * 3  # both ranks started three times
+    assert len(list(runs.iterdir())) == 2  # fn ran once in each rank: only after joining
+
+
+def test_run_in_processes_gives_up_joining_after_its_attempts(tmp_path, monkeypatch):
+    real_init = torch.distributed.init_process_group
+    monkeypatch.setattr(process_group, "SETUP_ATTEMPTS", 2)
+    failing_init = _joins_on_the_third_start(real_init, tmp_path)
+    monkeypatch.setattr(torch.distributed, "init_process_group", failing_init)
+    with pytest.raises(launch.LaunchError, match=r"of 2 could not join the gloo group \(2 attempts\): "
+                                                 r"RuntimeError: Gloo connectFullMesh failed"):
+        process_group.run_in_processes(_tensors, 2, timeout_s=30)
+
+
+def test_run_in_processes_does_not_start_again_when_fn_fails(tmp_path):
+    with pytest.raises(launch.LaunchError, match=r"rank 1 of 2 failed: ValueError: rank 1 cannot go on"):
+        process_group.run_in_processes(_fails_in_rank_1_and_counts, 2, tmp_path, timeout_s=30)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rank0", "rank1"]  # one start only
+
+
+def _fails_in_rank_1_and_counts(rank, world_size, folder):
+    (folder / f"rank{rank}").touch(exist_ok=False)
+    _fails_in_rank_1(rank, world_size)
+
+
 def _tensors(rank, world_size):
     return {"weights": torch.full((1000,), float(rank))}
 
