@@ -1,8 +1,2 @@
-"""The course's data: where data lives (:mod:`~dlcourse.data.paths`), the one sha256-verified download
-into the cache and the fetch on first use (:mod:`~dlcourse.data.fetch`), the registry of data sets,
-which the command line and ``make data`` read (:mod:`~dlcourse.data.registry`), the IDX file format
-(:mod:`~dlcourse.data.idx`), and one loader module per data set (Fashion-MNIST, the review
-sentences, COMPAS, and lesson 10's names and sunspots). Loaders read verified files, fetch missing
-ones when the network is there, and otherwise fail with an error that says what to do; nothing is
-silently replaced.
-"""
+"""The course's data: paths, the verified fetch, the registry and one loader per data set (modules
+listed in docs/architecture.md). A missing or corrupt file is an error that says what to do."""
