@@ -165,7 +165,7 @@ def profiled_flops(net: torch.nn.Module, batch: int = 2) -> tuple[int, int]:
     (mlp_classifier, MLP_LAYERS, (469_504, 537_600)),
     (small_cnn, CNN_QUICK_LAYERS, (2_063_488, 3_901_184)),
     (lambda: small_cnn((32, 64), hidden=256, dropout=0.3), CNN_FULL_LAYERS, (9_287_680, 18_123_776)),
-], ids=["lesson 07 MLP", "lesson 09 CNN, quick", "lesson 09 CNN, full"])
+], ids=["mlp_07", "cnn_09_quick", "cnn_09_full"])
 def test_flop_counter_agrees_with_the_closed_form(make, layers, per_image):
     """Lesson 12's table: FlopCounterMode's counts are the closed form's, and the lesson prints them."""
     torch.manual_seed(0)
