@@ -225,6 +225,9 @@ def test_grad_accepts_the_true_gradient_and_names_a_wrong_entry():
     wrong[2] += 0.01
     message = failure(run(lambda c: c.grad("df/dx", f, x, wrong)))
     assert "gradient wrong at index (2,)" in message and "1 of 3 entries differ" in message
+    assert "df/dx: the gradient must have the shape of its input (3,), got shape (2,)." in failure(
+        run(lambda c: c.grad("df/dx", f, x, true_grad[:2])))
+    assert "forget to `return`" in failure(run(lambda c: c.grad("df/dx", f, x, None)))
 
 
 def test_checking_needs_a_name():
