@@ -523,6 +523,12 @@ class Check:
             self._fail(failure.message)
         self.count += 1
 
+    def _send_two(self, method: str, name: str, value: Any, other: Any) -> None:
+        """When grading: send two learner-side values (plain data) that the grader compares with
+        each other (``same``) or each with the solution's finite differences (``grad``)."""
+        self.sent.append({"method": method, "name": str(name)[:500], "value": value, "other": other})
+        self.count += 1
+
     def true(self, name: str, condition: Any, hint: str = "") -> None:
         """Check that ``condition`` is true (a bool or a 0-d array); ``hint`` says what to look at."""
         try:
@@ -562,10 +568,7 @@ class Check:
         """
         got_p, other_p = to_plain(got), to_plain(other)
         if _MODE == "grading":
-            self.sent.append({"method": "same", "name": str(name)[:500], "value": got_p,
-                              "other": other_p})
-            self.count += 1
-            return
+            return self._send_two("same", name, got_p, other_p)
         failure = compare("same", str(name), from_plain(got_p), from_plain(other_p),
                           rtol=rtol, atol=atol)
         if _MODE == "key":
@@ -593,10 +596,7 @@ class Check:
             numeric[i] = (float(f(x0 + step)) - float(f(x0 - step))) / (2 * eps)
         got, numeric_p = to_plain(analytic_grad), to_plain(numeric)
         if _MODE == "grading":
-            self.sent.append({"method": "grad", "name": str(name)[:500], "value": got,
-                              "other": numeric_p})
-            self.count += 1
-            return
+            return self._send_two("grad", name, got, numeric_p)
         self._check("grad", name, got, numeric_p, rtol=rtol, atol=atol)
 
 

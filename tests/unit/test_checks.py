@@ -76,6 +76,7 @@ def test_grading_mode_sends_values_and_decides_nothing(grading, capsys):
     assert [(c["method"], c["name"], c["value"]) for c in record["checks"]] == [
         ("close", "wrong on purpose", {"list": [1.0, 2.0]}), ("shape", "s", {"list": [2, 3]}),
         ("true", "claim", False), ("same", "pair", {"list": [1.0]})]
+    assert from_plain(record["checks"][3]["other"]).tolist() == [1.0]  # same sends both values
     assert "expected" not in str(record)  # nothing of an expected value, nothing compared
     assert capsys.readouterr().out == "q1: 4 value(s) sent to the grader\n"
 
