@@ -52,7 +52,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -303,28 +303,42 @@ def _float_array(name: str, value: Any) -> np.ndarray | Failure:
                                f"({_fmt(value)}): {error}")
 
 
-def _outside_tolerance(got: np.ndarray, expected: np.ndarray, rtol: float,
-                       atol: float) -> tuple[tuple[int, ...], int] | None:
-    """Where ``|got - expected| <= atol + rtol * |expected|`` fails (NaN always fails), for two arrays
-    of one shape: the first such index and how many there are, or None when it holds everywhere."""
-    bad = ~(np.abs(got - expected) <= atol + rtol * np.abs(expected))
-    if not bad.any():
-        return None
-    return tuple(int(i) for i in np.argwhere(bad)[0]), int(bad.sum())
+class _Mismatch(NamedTuple):
+    """Where two arrays of one shape differ beyond the tolerance: the first index and the count."""
+
+    got: np.ndarray
+    expected: np.ndarray
+    where: tuple[int, ...]
+    count: int
 
 
-def _compare_close(name: str, got: Any, expected: Any, rtol: float = 1e-5,
-                   atol: float = 1e-8) -> Failure | None:
+def _mismatch(name: str, got: Any, expected: Any, rtol: float, atol: float,
+              wanted_shape: str = "expected shape") -> Failure | _Mismatch | None:
+    """Compare ``got`` with ``expected`` entry by entry: ``|got - expected| <= atol + rtol * |expected|``
+    (NaN always fails).
+
+    Returns a :class:`Failure` when ``got`` is not numbers of ``expected``'s shape (its message
+    says "{name}: {wanted_shape} (...), got shape (...)"), the :class:`_Mismatch` when an entry is
+    outside the tolerance, and None when every entry is within it.
+    """
     got_a = _float_array(name, got)
     if isinstance(got_a, Failure):
         return got_a
     exp_a = np.asarray(expected, dtype=np.float64)
     if got_a.shape != exp_a.shape:
-        return Failure("shape", f"{name}: expected shape {exp_a.shape}, got shape {got_a.shape}.")
-    mismatch = _outside_tolerance(got_a, exp_a, rtol, atol)
-    if mismatch is None:
+        return Failure("shape", f"{name}: {wanted_shape} {exp_a.shape}, got shape {got_a.shape}.")
+    bad = ~(np.abs(got_a - exp_a) <= atol + rtol * np.abs(exp_a))
+    if not bad.any():
         return None
-    where, count = mismatch
+    return _Mismatch(got_a, exp_a, tuple(int(i) for i in np.argwhere(bad)[0]), int(bad.sum()))
+
+
+def _compare_close(name: str, got: Any, expected: Any, rtol: float = 1e-5,
+                   atol: float = 1e-8) -> Failure | None:
+    found = _mismatch(name, got, expected, rtol, atol)
+    if not isinstance(found, _Mismatch):
+        return found
+    got_a, exp_a, where, count = found
     is_nan = bool(np.isnan(got_a).any())
     nan = " (NaN: look for a division by zero or a log of 0)" if is_nan else ""
     kind = "nan" if is_nan else "value"
@@ -398,17 +412,11 @@ def _compare_shape(name: str, got: Any, expected: Any) -> Failure | None:
 def _compare_grad(name: str, got: Any, expected: Any, rtol: float = 1e-6,
                   atol: float = 1e-8) -> Failure | None:
     """``expected`` is the finite-difference gradient, shaped like the input."""
-    g = _float_array(name, got)
-    if isinstance(g, Failure):
-        return g
-    numeric = np.asarray(expected, dtype=np.float64)
-    if g.shape != numeric.shape:
-        return Failure("shape", f"{name}: the gradient must have the shape of its input "
-                                f"{numeric.shape}, got shape {g.shape}.")
-    mismatch = _outside_tolerance(g, numeric, rtol, atol)
-    if mismatch is None:
-        return None
-    where, count = mismatch
+    found = _mismatch(name, got, expected, rtol, atol,
+                      wanted_shape="the gradient must have the shape of its input")
+    if not isinstance(found, _Mismatch):
+        return found
+    g, numeric, where, count = found
     return Failure("gradient", f"{name}: gradient wrong at index {where}: finite differences "
                                f"give {_fmt(numeric[where].item())}, your gradient is "
                                f"{_fmt(g[where].item())} ({count} of {g.size} entries "
@@ -515,6 +523,12 @@ class Check:
             self._fail(failure.message)
         self.count += 1
 
+    def _send_two(self, method: str, name: str, value: Any, other: Any) -> None:
+        """When grading: send two learner-side values (plain data) that the grader compares with
+        each other (``same``) or each with the solution's finite differences (``grad``)."""
+        self.sent.append({"method": method, "name": str(name)[:500], "value": value, "other": other})
+        self.count += 1
+
     def true(self, name: str, condition: Any, hint: str = "") -> None:
         """Check that ``condition`` is true (a bool or a 0-d array); ``hint`` says what to look at."""
         try:
@@ -554,10 +568,7 @@ class Check:
         """
         got_p, other_p = to_plain(got), to_plain(other)
         if _MODE == "grading":
-            self.sent.append({"method": "same", "name": str(name)[:500], "value": got_p,
-                              "other": other_p})
-            self.count += 1
-            return
+            return self._send_two("same", name, got_p, other_p)
         failure = compare("same", str(name), from_plain(got_p), from_plain(other_p),
                           rtol=rtol, atol=atol)
         if _MODE == "key":
@@ -585,10 +596,7 @@ class Check:
             numeric[i] = (float(f(x0 + step)) - float(f(x0 - step))) / (2 * eps)
         got, numeric_p = to_plain(analytic_grad), to_plain(numeric)
         if _MODE == "grading":
-            self.sent.append({"method": "grad", "name": str(name)[:500], "value": got,
-                              "other": numeric_p})
-            self.count += 1
-            return
+            return self._send_two("grad", name, got, numeric_p)
         self._check("grad", name, got, numeric_p, rtol=rtol, atol=atol)
 
 

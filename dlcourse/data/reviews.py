@@ -36,12 +36,11 @@ import numpy as np
 from dlcourse.data.fetch import (
     DataFileError,
     PackageFile,
-    fetch_on_first_use,
     fetch_package_file,
+    file_to_load,
     how_to_fetch,
     install_verified,
-    sha256_of,
-    verify_sha256,
+    verified_copy,
 )
 from dlcourse.data.paths import cache_dir
 
@@ -156,10 +155,7 @@ def load_reviews(corpora: Sequence[str] = ("amazon", "movie"),
     unknown = [c for c in corpora if c not in FILES]
     if unknown or not corpora:
         raise ValueError(f"corpora must be a non-empty selection of {sorted(FILES)}, got {list(corpora)}")
-    if path is None and not reviews_path().exists():
-        fetch_on_first_use("reviews", fetch_reviews, f"{reviews_path()} is missing")
-    path = Path(path) if path is not None else reviews_path()
-    verify_sha256(path, PACKAGE.sha256, how_to_fetch("reviews"))
+    path = file_to_load("reviews", path, reviews_path(), PACKAGE.sha256, fetch_reviews)
     try:
         with tarfile.open(path, "r:gz") as sdist:
             inner = sdist.extractfile(INNER_ARCHIVE).read()
@@ -187,7 +183,4 @@ def load_reviews(corpora: Sequence[str] = ("amazon", "movie"),
 
 def available() -> str | None:
     """Return the cached sdist's path when it is there and verified, else ``None`` (for ``doctor``)."""
-    path = reviews_path()
-    if path.is_file() and sha256_of(path) == PACKAGE.sha256:
-        return str(path)
-    return None
+    return verified_copy(reviews_path(), PACKAGE.sha256)

@@ -15,6 +15,7 @@ committed notebook.
 from __future__ import annotations
 
 import io
+from html import escape
 from typing import Any
 
 import ipywidgets as widgets
@@ -40,6 +41,44 @@ class InteractiveDemo:
 
     def __repr__(self) -> str:
         return self.describe()
+
+
+class FigureDemo(InteractiveDemo):
+    """A demo whose every control redraws one picture and one status line.
+
+    A subclass builds its controls, passes them to :meth:`redraw_on_change` (which creates
+    ``self.image`` and ``self.status``), lays them out in ``self.widget`` and calls :meth:`render`;
+    it implements ``compute_state()`` (the state of the current controls), ``figure()`` (the
+    picture of ``self.state``) and ``status_text()`` (one line about it). ``renders`` counts the
+    pictures drawn.
+    """
+
+    state: Any
+
+    def redraw_on_change(self, *controls: widgets.ValueWidget) -> None:
+        """Create the picture and the status line, and re-render whenever a control changes."""
+        self.image = widgets.Image(format="png")
+        self.status = widgets.HTML()
+        self.renders = 0
+        for control in controls:
+            control.observe(lambda change: self.render(), names="value")
+
+    def render(self) -> Any:
+        """Recompute the state and redraw the picture and the status (every control's callback)."""
+        self.state = self.compute_state()
+        self.image.value = figure_png(self.figure())
+        self.status.value = escape(self.status_text())
+        self.renders += 1
+        return self.state
+
+    def compute_state(self) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def figure(self) -> Figure:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def status_text(self) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
 
 
 def figure_png(fig: Figure) -> bytes:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from html import escape
 
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from dlcourse.demos.base import InteractiveDemo, figure_png
+from dlcourse.demos.base import FigureDemo
 from dlcourse.env.palette import OKABE_ITO
 
 
@@ -95,7 +94,7 @@ class DescentState:
         return float(self.losses[-1])
 
 
-class LearningRateExplorer(InteractiveDemo):
+class LearningRateExplorer(FigureDemo):
     """Gradient descent on a chosen surface, with a slider for the learning rate and the steps.
 
     Attributes:
@@ -114,11 +113,7 @@ class LearningRateExplorer(InteractiveDemo):
                                          style={"description_width": "initial"})
         self.steps = widgets.IntSlider(value=steps, min=1, max=100, description="steps",
                                        continuous_update=False)
-        self.image = widgets.Image(format="png")
-        self.status = widgets.HTML()
-        self.renders = 0
-        for control in (self.surface, self.lr, self.steps):
-            control.observe(lambda change: self.render(), names="value")
+        self.redraw_on_change(self.surface, self.lr, self.steps)
         self.widget = widgets.VBox([self.surface, widgets.HBox([self.lr, self.steps]), self.status,
                                     self.image])
         self.render()
@@ -132,15 +127,7 @@ class LearningRateExplorer(InteractiveDemo):
         diverged = bool(not np.isfinite(losses[-1]) or losses[-1] > losses[0])
         return DescentState(s.name, lr, path, losses, diverged)
 
-    def render(self) -> DescentState:
-        """Rerun gradient descent and redraw (the callback of every control)."""
-        self.state = self.compute_state()
-        self.image.value = figure_png(self.figure())
-        self.status.value = escape(self._status_text())
-        self.renders += 1
-        return self.state
-
-    def _status_text(self) -> str:
+    def status_text(self) -> str:
         s = self.state
         verdict = "DIVERGED: the learning rate is too large" if s.diverged else "the loss went down"
         loss = f"{s.final_loss:.4g}" if np.isfinite(s.final_loss) else "not finite"
@@ -190,4 +177,4 @@ class LearningRateExplorer(InteractiveDemo):
 
     def describe(self) -> str:
         return (f"Learning-rate explorer (interactive in JupyterLab or Colab): {self.state.surface}; "
-                f"{self._status_text()}")
+                f"{self.status_text()}")

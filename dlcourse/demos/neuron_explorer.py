@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from html import escape
 
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from dlcourse.demos.base import InteractiveDemo, figure_png
+from dlcourse.demos.base import FigureDemo
 from dlcourse.env.palette import CONTRAST, OKABE_ITO
 from dlcourse.numpy_nn.activations import ACTIVATIONS
 
@@ -55,7 +54,7 @@ class NeuronState:
     accuracy: float
 
 
-class NeuronExplorer(InteractiveDemo):
+class NeuronExplorer(FigureDemo):
     """Sliders for one neuron's ``w1``, ``w2``, ``b`` and activation; draws its output and boundary.
 
     The neuron computes ``a = f(w1 * x1 + w2 * x2 + b)``. Its decision boundary is the line where
@@ -82,11 +81,7 @@ class NeuronExplorer(InteractiveDemo):
         self.w1, self.w2, self.b = slider("w1", w1), slider("w2", w2), slider("b", b)
         self.activation = widgets.Dropdown(options=list(NEURON_ACTIVATIONS), value=activation,
                                            description="activation")
-        self.image = widgets.Image(format="png")
-        self.status = widgets.HTML()
-        self.renders = 0
-        for control in (self.w1, self.w2, self.b, self.activation):
-            control.observe(lambda change: self.render(), names="value")
+        self.redraw_on_change(self.w1, self.w2, self.b, self.activation)
         self.widget = widgets.HBox([
             widgets.VBox([self.w1, self.w2, self.b, self.activation, self.status]), self.image])
         self.render()
@@ -99,16 +94,7 @@ class NeuronExplorer(InteractiveDemo):
         accuracy = float(np.mean(((self.X @ w + b) > 0).astype(int) == self.y))
         return NeuronState((float(w[0]), float(w[1])), b, self.activation.value, offset, accuracy)
 
-    def render(self) -> NeuronState:
-        """Recompute the state and redraw the picture (the callback of every control)."""
-        self.state = self.compute_state()
-        fig = self.figure()
-        self.image.value = figure_png(fig)
-        self.status.value = escape(self._status_text())
-        self.renders += 1
-        return self.state
-
-    def _status_text(self) -> str:
+    def status_text(self) -> str:
         s = self.state
         where = ("no boundary (w = 0: the output is the same everywhere)" if s.offset is None
                  else f"boundary at distance {s.offset:+.2f} from the origin")
@@ -144,4 +130,4 @@ class NeuronExplorer(InteractiveDemo):
     def describe(self) -> str:
         s = self.state
         return (f"Neuron explorer (interactive in JupyterLab or Colab): w1={s.w[0]:.1f}, "
-                f"w2={s.w[1]:.1f}, b={s.b:.1f}, activation={s.activation}; {self._status_text()}")
+                f"w2={s.w[1]:.1f}, b={s.b:.1f}, activation={s.activation}; {self.status_text()}")

@@ -51,18 +51,27 @@ class Layer:
         return self.forward(x)
 
     def _saved(self, attr: str):
+        """The array that forward stored in ``attr``; a clear error when forward has not run."""
         value = getattr(self, attr, None)
         if value is None:
             raise RuntimeError(f"{type(self).__name__}.backward was called before forward: "
                                "run forward on a mini-batch first.")
         return value
 
-    @staticmethod
-    def _check_grad(grad_out: np.ndarray, expected: tuple[int, ...], who: str) -> np.ndarray:
+    #: The shape of the last ``forward``'s output (set by ``forward``; ``None`` before the first).
+    _out_shape: tuple[int, ...] | None = None
+
+    def _check_grad(self, grad_out: np.ndarray) -> np.ndarray:
+        """``grad_out`` as an array, when it has the shape of the last ``forward``'s output.
+
+        The one check of every ``backward`` here: a gradient ``dL/dy`` has one entry per entry of
+        ``y``. Raises RuntimeError before the first ``forward``, ValueError on another shape.
+        """
+        expected = self._saved("_out_shape")
         grad_out = np.asarray(grad_out)
         if grad_out.shape != expected:
-            raise ValueError(f"{who}.backward got a gradient of shape {grad_out.shape}, but its "
-                             f"forward output had shape {expected}; they must be equal.")
+            raise ValueError(f"{type(self).__name__}.backward got a gradient of shape {grad_out.shape}, "
+                             f"but its forward output had shape {expected}; they must be equal.")
         return grad_out
 
 
@@ -117,15 +126,14 @@ class Linear(Layer):
             raise ValueError(f"Linear({self.n_in}, {self.n_out}) expects input of shape (N, {self.n_in}), "
                              f"got {x.shape}." + (" Reshape one example with x.reshape(1, -1)."
                                                   if x.ndim == 1 else ""))
-        self._x = x
+        self._x, self._out_shape = x, (x.shape[0], self.n_out)
         return x @ self.W + self.b
 
     def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         """Set ``dW = x.T @ grad_out`` and ``db = grad_out.sum(0)``; return ``grad_out @ W.T``
         (or ``None`` when ``input_grad`` is False, which saves work in the first layer)."""
-        x = self._saved("_x")
-        grad_out = self._check_grad(grad_out, (x.shape[0], self.W.shape[1]), "Linear")
-        self.dW = x.T @ grad_out
+        grad_out = self._check_grad(grad_out)
+        self.dW = self._x.T @ grad_out
         self.db = grad_out.sum(axis=0)
         return grad_out @ self.W.T if input_grad else None
 
@@ -140,65 +148,79 @@ class Linear(Layer):
 
 
 class _Elementwise(Layer):
-    """An activation applied elementwise; shapes in and out are equal."""
+    """An activation ``a = f(z)`` applied elementwise; shapes in and out are equal.
+
+    A subclass computes ``f`` in ``activate``, keeping what its derivative needs, and ``f'(z)`` in
+    ``derivative``. The backward pass is then lesson 04's chain rule through an activation,
+    ``dL/dz = f'(z) ∘ dL/da`` (∘: the elementwise product), written once for all of them.
+    """
+
+    def forward(self, z: np.ndarray) -> np.ndarray:
+        z = np.asarray(z)
+        self._out_shape = z.shape
+        return self.activate(z)
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        grad_out = self._check_grad(grad_out)  # dL/da
+        return self.derivative() * grad_out    # dL/dz = f'(z) ∘ dL/da
+
+    def activate(self, z: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def derivative(self) -> np.ndarray:
+        """``f'(z)`` at the last forward's input, shape of ``z`` (computed from what was kept)."""
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
 
 class Sigmoid(_Elementwise):
-    """``a = 1 / (1 + exp(-z))``; backward multiplies by ``a (1 - a)``."""
+    """``a = 1 / (1 + exp(-z))``; its derivative is ``a (1 - a)``, from the output alone."""
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        self._a = 0.5 * (1.0 + np.tanh(0.5 * x))
+    def activate(self, z: np.ndarray) -> np.ndarray:
+        self._a = 0.5 * (1.0 + np.tanh(0.5 * z))
         return self._a
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        a = self._saved("_a")
-        grad_out = self._check_grad(grad_out, a.shape, "Sigmoid")
-        return grad_out * a * (1.0 - a)
+    def derivative(self) -> np.ndarray:
+        return self._a * (1.0 - self._a)
 
 
 class Tanh(_Elementwise):
-    """``a = tanh(z)``; backward multiplies by ``1 - a**2``."""
+    """``a = tanh(z)``; its derivative is ``1 - a**2``, from the output alone."""
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        self._a = np.tanh(x)
+    def activate(self, z: np.ndarray) -> np.ndarray:
+        self._a = np.tanh(z)
         return self._a
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        a = self._saved("_a")
-        grad_out = self._check_grad(grad_out, a.shape, "Tanh")
-        return grad_out * (1.0 - a * a)
+    def derivative(self) -> np.ndarray:
+        return 1.0 - self._a * self._a
 
 
 class ReLU(_Elementwise):
-    """``a = max(z, 0)``; backward passes the gradient where ``z > 0`` and zeroes it elsewhere."""
+    """``a = max(z, 0)``; its derivative is 1 where ``z > 0`` and 0 elsewhere (a boolean mask)."""
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        self._a = np.maximum(x, 0, dtype=x.dtype)
-        return self._a
+    def activate(self, z: np.ndarray) -> np.ndarray:
+        self._positive = z > 0
+        return np.maximum(z, 0, dtype=z.dtype)
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        a = self._saved("_a")
-        grad_out = self._check_grad(grad_out, a.shape, "ReLU")
-        return grad_out * (a > 0)
+    def derivative(self) -> np.ndarray:
+        return self._positive
 
 
 class LeakyReLU(_Elementwise):
-    """``a = z`` where ``z > 0``, else ``slope * z``; backward multiplies by 1 or ``slope``."""
+    """``a = z`` where ``z > 0``, else ``slope * z``; its derivative is 1 or ``slope``."""
 
     def __init__(self, slope: float = 0.01):
         self.slope = slope
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        self._positive = x > 0
-        return np.where(self._positive, x, self.slope * x).astype(x.dtype, copy=False)
+    def activate(self, z: np.ndarray) -> np.ndarray:
+        self._positive = z > 0
+        self._dtype = z.dtype
+        return np.where(self._positive, z, self.slope * z).astype(z.dtype, copy=False)
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        positive = self._saved("_positive")
-        grad_out = self._check_grad(grad_out, positive.shape, "LeakyReLU")
-        return np.where(positive, grad_out, self.slope * grad_out).astype(grad_out.dtype, copy=False)
+    def derivative(self) -> np.ndarray:
+        return np.where(self._positive, 1.0, self.slope).astype(self._dtype, copy=False)
 
     def __repr__(self) -> str:
         return f"LeakyReLU(slope={self.slope})"

@@ -16,6 +16,7 @@ from dlcourse.checks import EXPECTED_ARGUMENTS
 from tools import make_exercises
 from tools.grading.assignment import (
     REFERENCE_PREFIX,
+    check_calls,
     checking_blocks,
     graded_source,
     is_autograded_test,
@@ -139,23 +140,6 @@ def graded_test_cells(source):
             grade_id = nbgrader(cell)["grade_id"]
             visible = set(checking_blocks(release[grade_id].source))
             yield grade_id, cell.source, set(checking_blocks(cell.source)) - visible
-
-
-def check_calls(tree):
-    """(method, call, block name) of every ``check.<method>(...)`` inside a ``with checking``."""
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.With):
-            for item in node.items:
-                call = item.context_expr
-                if (isinstance(call, ast.Call) and getattr(call.func, "id", None) == "checking"
-                        and isinstance(item.optional_vars, ast.Name)):
-                    name = item.optional_vars.id
-                    for inner in ast.walk(node):
-                        if (isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute)
-                                and getattr(inner.func.value, "id", None) == name):
-                            found.append((inner.func.attr, inner, call.args[0].value))
-    return found
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)

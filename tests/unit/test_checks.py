@@ -76,6 +76,7 @@ def test_grading_mode_sends_values_and_decides_nothing(grading, capsys):
     assert [(c["method"], c["name"], c["value"]) for c in record["checks"]] == [
         ("close", "wrong on purpose", {"list": [1.0, 2.0]}), ("shape", "s", {"list": [2, 3]}),
         ("true", "claim", False), ("same", "pair", {"list": [1.0]})]
+    assert from_plain(record["checks"][3]["other"]).tolist() == [1.0]  # same sends both values
     assert "expected" not in str(record)  # nothing of an expected value, nothing compared
     assert capsys.readouterr().out == "q1: 4 value(s) sent to the grader\n"
 
@@ -225,6 +226,9 @@ def test_grad_accepts_the_true_gradient_and_names_a_wrong_entry():
     wrong[2] += 0.01
     message = failure(run(lambda c: c.grad("df/dx", f, x, wrong)))
     assert "gradient wrong at index (2,)" in message and "1 of 3 entries differ" in message
+    assert "df/dx: the gradient must have the shape of its input (3,), got shape (2,)." in failure(
+        run(lambda c: c.grad("df/dx", f, x, true_grad[:2])))
+    assert "forget to `return`" in failure(run(lambda c: c.grad("df/dx", f, x, None)))
 
 
 def test_checking_needs_a_name():

@@ -19,8 +19,10 @@ def test_lr_explorer_converges_for_a_small_rate_and_diverges_for_a_large_one():
     explorer = LearningRateExplorer(lr=0.1, steps=30)
     assert not explorer.state.diverged
     assert explorer.state.final_loss < 1e-3
+    image, renders = explorer.image.value, explorer.renders
     explorer.lr.value = 1.2  # above 2 / curvature = 1 for f(x) = x^2
     assert explorer.state.diverged and "DIVERGED" in explorer.status.value
+    assert explorer.renders == renders + 1 and explorer.image.value != image  # one redraw
     assert explorer.state.final_loss > explorer.state.losses[0]
 
 

@@ -282,6 +282,29 @@ def test_layer_errors_name_the_problem(rng):
         mlp([3])
 
 
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_a_layer_used_alone_says_what_its_backward_needs(name, rng):
+    layer = LAYERS[name](rng)
+    who = type(layer).__name__
+    with pytest.raises(RuntimeError, match=rf"{who}\.backward was called before forward: run forward"):
+        layer.backward(np.zeros((2, 3)))
+    layer.forward(np.zeros((2, 4)) if name == "linear" else np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=rf"{who}\.backward got a gradient of shape \(2, 4\), but its "
+                                         r"forward output had shape \(2, 3\); they must be equal"):
+        layer.backward(np.zeros((2, 4)))
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_every_layer_keeps_float32(name, rng):
+    layer = LAYERS[name](rng)
+    if name == "linear":
+        layer = Linear(4, 3, rng=rng, dtype=np.float32)
+    x = rng.normal(size=(5, 4 if name == "linear" else 3)).astype(np.float32)
+    out = layer.forward(x)
+    dx = layer.backward(np.ones_like(out))
+    assert out.dtype == np.float32 and dx.dtype == np.float32
+
 # ---------------------------------------------------------------- init
 
 @pytest.mark.parametrize("init, variance", [

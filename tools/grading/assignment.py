@@ -13,6 +13,7 @@ names and hints (they may quote hidden inputs or answers). The grader holds the 
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,31 +58,48 @@ def questions(template: Any) -> list[dict]:
     return out
 
 
-def checking_blocks(source: str) -> list[str]:
-    """Return the names of the ``with checking("name")`` blocks in a cell's source."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
-    names = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.With):
-            for item in node.items:
-                call = item.context_expr
-                if (isinstance(call, ast.Call) and getattr(call.func, "id", None) == "checking"
-                        and call.args and isinstance(call.args[0], ast.Constant)
-                        and isinstance(call.args[0].value, str)):
-                    names.append(call.args[0].value)
-    return names
-
-
 def _checking_name(item: ast.withitem) -> str | None:
+    """The block's name when ``item`` is ``checking("name")`` with a literal name, else None."""
     call = item.context_expr
     if (isinstance(call, ast.Call) and getattr(call.func, "id", None) == "checking"
             and call.args and isinstance(call.args[0], ast.Constant)
             and isinstance(call.args[0].value, str)):
         return call.args[0].value
     return None
+
+
+def checking_items(tree: ast.AST) -> Iterator[tuple[str, ast.withitem, ast.With]]:
+    """Every ``with checking("name") [as check]`` block in ``tree``: its name, the ``checking(...)``
+    item and the ``with`` statement, in the order of ``ast.walk``. What a block is, for the grader
+    and for the tests of the exercises alike."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.With):
+            for item in node.items:
+                name = _checking_name(item)
+                if name is not None:
+                    yield name, item, node
+
+
+def checking_blocks(source: str) -> list[str]:
+    """Return the names of the ``with checking("name")`` blocks in a cell's source."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    return [name for name, _, _ in checking_items(tree)]
+
+
+def check_calls(tree: ast.AST) -> list[tuple[str, ast.Call, str]]:
+    """``(method, call, block name)`` of every ``check.<method>(...)`` inside a block
+    ``with checking("name") as check`` (the checks a test cell declares)."""
+    found = []
+    for block, item, node in checking_items(tree):
+        if isinstance(item.optional_vars, ast.Name):
+            check = item.optional_vars.id
+            found += [(inner.func.attr, inner, block) for inner in ast.walk(node)
+                      if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute)
+                      and getattr(inner.func.value, "id", None) == check]
+    return found
 
 
 class _StripExpected(ast.NodeTransformer):

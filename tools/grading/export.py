@@ -30,16 +30,25 @@ ROSTER_COLUMNS = ("name", "canvas_id", "sis_user_id", "sis_login_id", "section",
 FORMATS = ("canvas", "moodle")
 
 
-def read_roster(path: Path) -> dict[str, dict[str, str]]:
-    """``{student: {column: value}}``; raises SystemExit when the file has no ``student`` column."""
+def read_lms_csv(option: str, path: Path, columns: tuple[str, ...], needs: str) -> list[dict[str, str]]:
+    """The rows of a CSV file given as ``option`` (an LMS's export: a BOM is fine), as dicts.
+
+    Raises SystemExit, naming ``option`` and the file, when it cannot be read or its header lacks
+    one of ``columns`` (the message says it ``needs`` them and lists the columns it has).
+    """
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             rows = list(csv.DictReader(f))
     except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise SystemExit(f"--roster {path}: cannot read it: {error}") from None
-    if rows and "student" not in rows[0]:
-        raise SystemExit(f"--roster {path}: needs a 'student' column (the submission's name), has "
-                         f"{', '.join(k for k in rows[0] if k)}")
+        raise SystemExit(f"{option} {path}: cannot read it: {error}") from None
+    if rows and not set(columns) <= set(rows[0]):
+        raise SystemExit(f"{option} {path}: needs {needs}, has {', '.join(k for k in rows[0] if k)}")
+    return rows
+
+
+def read_roster(path: Path) -> dict[str, dict[str, str]]:
+    """``{student: {column: value}}``; raises SystemExit when the file has no ``student`` column."""
+    rows = read_lms_csv("--roster", path, ("student",), "a 'student' column (the submission's name)")
     return {row["student"].strip(): {k: (row.get(k) or "").strip() for k in ROSTER_COLUMNS}
             for row in rows if (row.get("student") or "").strip()}
 

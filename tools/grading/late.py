@@ -13,12 +13,13 @@ a person can apply it to the written answers' points too.
 
 from __future__ import annotations
 
-import csv
 import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from tools.grading.export import read_lms_csv
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 
@@ -76,14 +77,8 @@ def read_timestamps(path: Path) -> dict[str, datetime]:
 
     Raises SystemExit naming the line when the file is not such a CSV (nothing is graded then).
     """
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.DictReader(f))
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise SystemExit(f"--timestamps {path}: cannot read it: {error}") from None
-    if rows and not {"student", "submitted"} <= set(rows[0]):
-        raise SystemExit(f"--timestamps {path}: needs the columns 'student' and 'submitted', has "
-                         f"{', '.join(k for k in rows[0] if k)}")
+    rows = read_lms_csv("--timestamps", path, ("student", "submitted"),
+                        "the columns 'student' and 'submitted'")
     times = {}
     for line, row in enumerate(rows, start=2):
         try:
