@@ -10,12 +10,20 @@ file that torchrun names for each rank).
 
 The choices a script makes from the device (lesson 14's ``notebooks/scripts/ddp_train.py``):
 
-- :func:`processes_for`: one process per GPU on a CUDA machine, two on a CPU;
-- :func:`backend_for`: ``nccl`` between GPUs, ``gloo`` on the CPU;
-- :func:`process_device`: the GPU of a process (``cuda:LOCAL_RANK``), made current.
+- :func:`gpu_per_process`: whether every process can have a GPU of its own (two GPUs or more);
+- :func:`processes_for`: one process per GPU if so, else two processes on the CPU;
+- :func:`backend_for`: ``nccl`` between those GPUs, else ``gloo``;
+- :func:`process_device`: the GPU of a process (``cuda:LOCAL_RANK``), made current, else the CPU.
+
+With one GPU (Colab) or none (a laptop, a Mac's ``mps``), a two-process job runs on the CPU with
+``gloo``: two processes cannot share one GPU under ``nccl``, and ``gloo`` has no ``mps`` tensors.
+
+The workers' ``gloo`` connections stay on this machine's loopback interface
+(:func:`loopback_interface`: ``lo`` on Linux, ``lo0`` on macOS), so no firewall or network is
+involved; where none is found (Windows), gloo uses the address of the machine's name.
 
 For small experiments inside a notebook, :func:`dlcourse.pytorch.process_group.run_in_processes`
-forks the kernel into a few ``gloo`` processes instead (exercise 14).
+starts a few ``gloo`` processes from the kernel instead (exercise 14).
 
 >>> import torch
 >>> backend_for(torch.device("cpu")), processes_for(torch.device("cpu"))
@@ -29,6 +37,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -40,8 +49,9 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["LAUNCH_CLOCK_ENV", "LaunchError", "LaunchResult", "backend_for", "course_script", "launch",
-           "process_device", "processes_for", "torchrun_command"]
+__all__ = ["LAUNCH_CLOCK_ENV", "LaunchError", "LaunchResult", "backend_for", "course_script",
+           "gpu_per_process", "launch", "loopback_env", "loopback_interface", "process_device",
+           "processes_for", "torchrun_command"]
 
 #: The launcher puts its start time (``time.time()``) here, so a script can measure the launch overhead.
 LAUNCH_CLOCK_ENV = "DLCOURSE_LAUNCH_CLOCK"
@@ -67,22 +77,52 @@ def course_script(name: str) -> Path:
     return path
 
 
+def gpu_per_process(device: torch.device) -> bool:
+    """Whether each of the (at least two) worker processes gets a CUDA GPU of its own."""
+    return device.type == "cuda" and torch.cuda.device_count() >= 2
+
+
 def processes_for(device: torch.device) -> int:
-    """Worker processes for one machine: one per CUDA GPU, else 2 (two CPU processes)."""
-    return torch.cuda.device_count() if device.type == "cuda" else 2
+    """Worker processes for one machine: one per GPU when there are two or more, else 2 on the CPU."""
+    return torch.cuda.device_count() if gpu_per_process(device) else 2
 
 
 def backend_for(device: torch.device) -> str:
-    """The ``torch.distributed`` backend for tensors on ``device``: ``nccl`` for CUDA, else ``gloo``."""
-    return "nccl" if device.type == "cuda" else "gloo"
+    """The ``torch.distributed`` backend: ``nccl`` when each process has its own GPU, else ``gloo``."""
+    return "nccl" if gpu_per_process(device) else "gloo"
 
 
 def process_device(device: torch.device, local_rank: int) -> torch.device:
-    """The device of the process with ``local_rank`` on this machine: ``cuda:local_rank`` or ``device``."""
-    if device.type != "cuda":
-        return device
+    """The device of the process with ``local_rank``: ``cuda:local_rank`` (made current), else the CPU."""
+    if not gpu_per_process(device):
+        return torch.device("cpu")
     torch.cuda.set_device(local_rank)
     return torch.device("cuda", local_rank)
+
+
+#: The names of the loopback interface: Linux's, then macOS's and the BSDs'.
+LOOPBACK_NAMES = ("lo", "lo0")
+
+
+def loopback_interface() -> str | None:
+    """The name of this machine's loopback interface for ``GLOO_SOCKET_IFNAME``, or None.
+
+    ``lo`` on Linux, ``lo0`` on macOS, read from the machine's interfaces; None where neither exists
+    (Windows names its interfaces otherwise): then leave the variable unset.
+    """
+    try:
+        names = {name for _, name in socket.if_nameindex()}
+    except (OSError, AttributeError):  # no interface list on this system
+        return None
+    return next((name for name in LOOPBACK_NAMES if name in names), None)
+
+
+def loopback_env() -> dict[str, str]:
+    """``{"GLOO_SOCKET_IFNAME": loopback}`` unless it is set already or no loopback is found."""
+    loopback = loopback_interface()
+    if "GLOO_SOCKET_IFNAME" in os.environ or loopback is None:
+        return {}
+    return {"GLOO_SOCKET_IFNAME": loopback}
 
 
 def torchrun_command(script: Path | str, args: Sequence[str] = (), nproc: int = 2,
@@ -153,10 +193,11 @@ def launch(script: Path | str, args: Sequence[str] = (), nproc: int = 2, timeout
     Args:
         script: the training script (a file: every worker runs it from its first line).
         args: its command-line arguments.
-        nproc: worker processes on this machine (:func:`processes_for` chooses one per GPU).
+        nproc: worker processes on this machine (:func:`processes_for` chooses them).
         timeout_s: stop the whole job (every process) after this many seconds and raise.
         echo: print the workers' lines as they come (torchrun's own log records are left out).
-        env: extra environment variables; ``OMP_NUM_THREADS`` defaults to 1 thread per worker.
+        env: extra environment variables; ``OMP_NUM_THREADS`` defaults to 1 thread per worker, and
+            ``GLOO_SOCKET_IFNAME`` to the loopback interface (:func:`loopback_interface`).
         cwd: the working directory of the job.
 
     Returns:
@@ -171,7 +212,7 @@ def launch(script: Path | str, args: Sequence[str] = (), nproc: int = 2, timeout
         raise FileNotFoundError(f"no training script at {script.resolve()}: launch() runs a file")
     with tempfile.TemporaryDirectory(prefix="torchrun-") as log_dir:
         command = torchrun_command(script, args, nproc, log_dir=log_dir)
-        full_env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {}),
+        full_env = {**os.environ, "OMP_NUM_THREADS": "1", **loopback_env(), **(env or {}),
                     LAUNCH_CLOCK_ENV: repr(time.time()), "PYTHONUNBUFFERED": "1"}
         tic = time.perf_counter()
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -1,10 +1,19 @@
-"""A few forked processes joined in a ``gloo`` group, for small experiments inside a notebook.
+"""A few processes joined in a ``gloo`` group, for small experiments inside a notebook.
 
 ``torchrun`` (:func:`dlcourse.pytorch.launch.launch`) starts every worker from a script's first
-line. For an experiment of a few lines, :func:`run_in_processes` instead *forks* the running
-kernel into ``world_size`` processes on the CPU (Linux and Colab: it needs the ``fork`` start
-method), so a function defined in the notebook runs in each of them with ``torch.distributed``
-ready, and returns what each computed. Exercise 14 runs the learner's gradient averaging this way.
+line. For an experiment of a few lines, :func:`run_in_processes` instead starts ``world_size``
+processes from the running kernel, on the CPU, so a function defined in the notebook runs in each
+of them with ``torch.distributed`` ready, and returns what each computed. Exercise 14 runs the
+learner's gradient averaging this way. How the processes start (:func:`start_method`):
+
+- on Linux (Colab too) they are *forked*: copies of the kernel, with everything it defined;
+- on macOS (where forking a process that has loaded Apple's system libraries can crash it) and on
+  Windows (which cannot fork) they are *spawned*: fresh Pythons that import torch, to which ``fn``
+  and its arguments are sent *by value* with ``cloudpickle`` (a function defined in a notebook
+  cannot be imported by name from another process, as plain ``pickle`` would need).
+
+Their ``gloo`` connections stay on the loopback interface
+(:func:`dlcourse.pytorch.launch.loopback_interface`), and they meet through a file.
 
 Joining the group can fail for a reason outside the run: two groups set up at the same time on one
 machine (two notebooks, two test workers) can meet each other's TCP connections when the system
@@ -27,31 +36,53 @@ import multiprocessing
 import os
 import pickle
 import queue
+import sys
 import tempfile
 import time
 import traceback
 from collections.abc import Callable
 from typing import Any
 
+import cloudpickle
 import torch
 import torch.distributed as dist
 
-from dlcourse.pytorch.launch import LaunchError
+from dlcourse.pytorch.launch import LaunchError, loopback_env
 
-__all__ = ["SETUP_ATTEMPTS", "run_in_processes"]
+__all__ = ["SETUP_ATTEMPTS", "START_METHOD_ENV", "run_in_processes", "start_method"]
 
 #: How many times the processes are started when joining the gloo group fails (see above).
 SETUP_ATTEMPTS = 3
+#: Set to ``fork`` or ``spawn`` to choose how the processes start (tests run the spawn path on Linux).
+START_METHOD_ENV = "DLCOURSE_START_METHOD"
 
 
-def _rank_main(fn: Callable, rank: int, world_size: int, store_path: str, args: tuple, results) -> None:
-    """One forked process: join the gloo group through a file store, run ``fn``, report back.
+def start_method() -> str:
+    """How :func:`run_in_processes` starts its processes: ``fork`` on Linux, else ``spawn``.
 
-    Reports ``"setup-error"`` for a failure to join the group, ``"error"`` for one raised by ``fn``.
+    ``$DLCOURSE_START_METHOD`` overrides it. ``fork`` only where the system has it and it is safe:
+    not on Windows (no ``fork``) nor on macOS (Python's own default there is ``spawn``).
     """
-    status = "setup-error"
+    chosen = os.environ.get(START_METHOD_ENV)
+    if chosen is None:
+        forks = "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
+        chosen = "fork" if forks else "spawn"
+    if chosen not in ("fork", "spawn"):
+        raise ValueError(f"${START_METHOD_ENV}={chosen!r}: choose 'fork' or 'spawn'")
+    return chosen
+
+
+def _rank_main(task: bytes, rank: int, world_size: int, store_path: str, results) -> None:
+    """One process: join the gloo group through a file store, run the task ``(fn, args)``, report back.
+
+    Reports ``"setup-error"`` for a failure to join the group, ``"error"`` for one raised by ``fn``
+    (or by unpickling it).
+    """
+    status = "error"
     try:
-        os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")  # gloo's connections stay on this machine
+        fn, args = pickle.loads(task)
+        status = "setup-error"
+        os.environ.update(loopback_env())  # gloo's connections stay on this machine
         torch.set_num_threads(1)
         store = dist.FileStore(store_path, world_size)
         dist.init_process_group("gloo", store=store, rank=rank, world_size=world_size)
@@ -91,11 +122,12 @@ class _SetupFailed(Exception):
 
 def run_in_processes(fn: Callable[..., Any], world_size: int, *args: Any,
                      timeout_s: float = 60) -> list[Any]:
-    """Run ``fn(rank, world_size, *args)`` in ``world_size`` forked processes joined by ``gloo``.
+    """Run ``fn(rank, world_size, *args)`` in ``world_size`` processes joined by ``gloo``.
 
-    Each process is a copy of this one (``fork``), so ``fn`` may be defined in a notebook; it can
-    call ``torch.distributed`` collectives (the process group is initialised) and returns a
-    picklable value, such as a ``state_dict`` of CPU tensors.
+    ``fn`` may be defined in a notebook: forked processes are copies of the kernel, and spawned
+    ones receive ``fn`` by value (:func:`start_method`). It can call ``torch.distributed``
+    collectives (the process group is initialised) and returns a picklable value, such as a
+    ``state_dict`` of CPU tensors.
 
     Returns:
         ``[fn's result in rank 0, ..., in rank world_size - 1]``.
@@ -106,13 +138,12 @@ def run_in_processes(fn: Callable[..., Any], world_size: int, *args: Any,
             process is stopped either way; or when a rank could not join the gloo group in
             :data:`SETUP_ATTEMPTS` starts.
     """
-    if "fork" not in multiprocessing.get_all_start_methods():  # pragma: no cover - Windows
-        raise LaunchError("run_in_processes needs the 'fork' start method (Linux, Colab); elsewhere "
-                          "put the code in a script and use launch()")
+    # By value: the same bytes work in a forked and in a spawned process.
+    task = cloudpickle.dumps((fn, args))
     attempt = 1
     while True:
         try:
-            return _run_once(fn, world_size, args, timeout_s)
+            return _run_once(task, world_size, timeout_s)
         except _SetupFailed as failed:
             if attempt == SETUP_ATTEMPTS:
                 raise LaunchError(f"rank {failed.rank} of {world_size} could not join the gloo group "
@@ -120,13 +151,13 @@ def run_in_processes(fn: Callable[..., Any], world_size: int, *args: Any,
             attempt += 1
 
 
-def _run_once(fn: Callable[..., Any], world_size: int, args: tuple, timeout_s: float) -> list[Any]:
+def _run_once(task: bytes, world_size: int, timeout_s: float) -> list[Any]:
     """One start of the processes; raises :class:`_SetupFailed` if a rank could not join the group."""
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context(start_method())
     results = context.Queue()
     with tempfile.TemporaryDirectory(prefix="gloo-") as folder:
         store = os.path.join(folder, "store")
-        procs = [context.Process(target=_rank_main, args=(fn, r, world_size, store, args, results),
+        procs = [context.Process(target=_rank_main, args=(task, r, world_size, store, results),
                                  daemon=True) for r in range(world_size)]
         for proc in procs:
             proc.start()

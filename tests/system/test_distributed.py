@@ -1,4 +1,5 @@
-"""Lesson 14's training script under torchrun: two gloo processes on the CPU, as CI runs them.
+"""Lesson 14's training script under torchrun: two gloo processes on the CPU, as CI runs them; and
+exercise 14's processes spawned from a real Jupyter kernel, as on macOS and Windows.
 
 The distributed runs must compute what one process computes on the combined batch (to float32
 rounding), a run resumed from rank 0's checkpoint must equal the uninterrupted run, and a rank that
@@ -11,10 +12,13 @@ from __future__ import annotations
 import runpy
 from pathlib import Path
 
+import nbformat
 import pytest
 import torch
+from nbclient import NotebookClient
 
 from dlcourse.pytorch.launch import LaunchError, launch
+from dlcourse.pytorch.process_group import START_METHOD_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "notebooks" / "scripts" / "ddp_train.py"
@@ -77,3 +81,22 @@ def test_a_hanging_job_is_stopped_at_the_timeout(tmp_path):
     script.write_text("import time\nprint('worker started', flush=True)\ntime.sleep(600)\n")
     with pytest.raises(LaunchError, match=r"ran past 8 s and was stopped \(every process killed\)"):
         launch(script, nproc=1, timeout_s=8, echo=False)
+
+
+#: A notebook's cells as exercise 14 writes them: functions defined in the kernel, run in processes.
+SPAWNED_FROM_A_KERNEL = [
+    "import sys\nimport torch\nimport torch.distributed as dist\n"
+    "from dlcourse.pytorch.process_group import run_in_processes, start_method",
+    "def shard_sum(rank):\n    return rank + 1.0\n\n\n"
+    "def fn(rank, world_size):\n    total = torch.tensor([shard_sum(rank)])\n    dist.all_reduce(total)\n"
+    "    return total.item(), 'ipykernel' in sys.modules\n\n\n"
+    "print(start_method(), run_in_processes(fn, 2, timeout_s=120))",
+]
+
+
+def test_a_kernels_functions_run_in_spawned_processes(monkeypatch):
+    """macOS and Windows spawn: fresh processes (no ipykernel in them) run what the kernel defined."""
+    monkeypatch.setenv(START_METHOD_ENV, "spawn")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in SPAWNED_FROM_A_KERNEL])
+    NotebookClient(nb, timeout=180, kernel_name="python3").execute()
+    assert nb.cells[1].outputs[0]["text"] == "spawn [(3.0, False), (3.0, False)]\n"

@@ -1,10 +1,14 @@
-"""dlcourse.pytorch.launch without starting torchrun: device choices (a faked GPU), the command, the
-error files that name the failed rank. tests/system/test_distributed.py launches real jobs."""
+"""dlcourse.pytorch.launch without starting torchrun: device choices (faked GPUs), the loopback
+interface and start method on each system (faked), the command, the error files that name the
+failed rank; run_in_processes in real processes, forked and spawned. tests/system/test_distributed.py
+launches real jobs."""
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+import socket
 import sys
 import time
 
@@ -20,13 +24,91 @@ def test_cpu_choices():
     assert launch.process_device(cpu, 1) == cpu
 
 
-def test_gpu_choices_with_a_faked_machine_of_four_gpus(monkeypatch):
+def _fake_gpus(monkeypatch, count):
+    """A machine with ``count`` CUDA GPUs, as torch.cuda reports it; returns the GPUs made current."""
     current = []
-    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: count > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: count)
     monkeypatch.setattr(torch.cuda, "set_device", current.append)
+    return current
+
+
+def test_gpu_choices_with_a_faked_machine_of_four_gpus(monkeypatch):
+    current = _fake_gpus(monkeypatch, 4)
     cuda = torch.device("cuda")
+    assert launch.gpu_per_process(cuda)
     assert launch.backend_for(cuda) == "nccl" and launch.processes_for(cuda) == 4
     assert launch.process_device(cuda, 3) == torch.device("cuda", 3) and current == [3]
+
+
+def test_two_gpus_are_enough_for_nccl(monkeypatch):
+    current = _fake_gpus(monkeypatch, 2)
+    cuda = torch.device("cuda")
+    assert launch.backend_for(cuda) == "nccl" and launch.processes_for(cuda) == 2
+    assert launch.process_device(cuda, 1) == torch.device("cuda", 1) and current == [1]
+
+
+def test_one_gpu_runs_two_gloo_processes_on_the_cpu(monkeypatch):
+    # Colab: get_device() says cuda, but rank 1 has no GPU of its own, and nccl cannot share one.
+    current = _fake_gpus(monkeypatch, 1)
+    cuda = torch.device("cuda")
+    assert not launch.gpu_per_process(cuda)
+    assert launch.processes_for(cuda) == 2 and launch.backend_for(cuda) == "gloo"
+    assert [launch.process_device(cuda, r) for r in (0, 1)] == [torch.device("cpu")] * 2
+    assert current == [], "no GPU is made current for a CPU process"
+
+
+def test_a_mac_gpu_runs_two_gloo_processes_on_the_cpu(monkeypatch):
+    _fake_gpus(monkeypatch, 0)
+    mps = torch.device("mps")  # gloo has no mps tensors
+    assert launch.processes_for(mps) == 2 and launch.backend_for(mps) == "gloo"
+    assert launch.process_device(mps, 1) == torch.device("cpu")
+
+
+INTERFACES = {  # what socket.if_nameindex() lists on each system
+    "linux": [(1, "lo"), (2, "eth0"), (3, "docker0")],
+    "darwin": [(1, "lo0"), (2, "gif0"), (3, "stf0"), (4, "en0"), (5, "utun0")],
+    "win32": [(1, "loopback_0"), (7, "ethernet_32768"), (12, "wireless_32768")],
+}
+
+
+@pytest.mark.parametrize(("system", "loopback"), [("linux", "lo"), ("darwin", "lo0"), ("win32", None)])
+def test_the_loopback_interface_is_read_from_the_machine(monkeypatch, system, loopback):
+    monkeypatch.setattr(socket, "if_nameindex", lambda: INTERFACES[system])
+    monkeypatch.delenv("GLOO_SOCKET_IFNAME", raising=False)
+    assert launch.loopback_interface() == loopback
+    assert launch.loopback_env() == ({"GLOO_SOCKET_IFNAME": loopback} if loopback else {})
+
+
+def test_no_interface_list_means_no_loopback_and_a_set_variable_is_kept(monkeypatch):
+    def unsupported():
+        raise OSError("if_nameindex is not supported here")
+
+    monkeypatch.setattr(socket, "if_nameindex", unsupported)
+    assert launch.loopback_interface() is None
+    monkeypatch.setattr(socket, "if_nameindex", lambda: INTERFACES["linux"])
+    monkeypatch.setenv("GLOO_SOCKET_IFNAME", "eth0")  # the learner's own choice wins
+    assert launch.loopback_env() == {}
+
+
+@pytest.mark.parametrize(("system", "methods", "expected"), [
+    ("linux", ["fork", "spawn", "forkserver"], "fork"),
+    ("darwin", ["fork", "spawn", "forkserver"], "spawn"),  # fork exists, but is not safe there
+    ("win32", ["spawn"], "spawn"),
+])
+def test_the_start_method_follows_the_system(monkeypatch, system, methods, expected):
+    monkeypatch.delenv(process_group.START_METHOD_ENV, raising=False)
+    monkeypatch.setattr(sys, "platform", system)
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: methods)
+    assert process_group.start_method() == expected
+
+
+def test_the_start_method_can_be_chosen(monkeypatch):
+    monkeypatch.setenv(process_group.START_METHOD_ENV, "spawn")
+    assert process_group.start_method() == "spawn"
+    monkeypatch.setenv(process_group.START_METHOD_ENV, "threads")
+    with pytest.raises(ValueError, match="DLCOURSE_START_METHOD='threads': choose 'fork' or 'spawn'"):
+        process_group.start_method()
 
 
 def test_torchrun_command_uses_this_python_and_a_standalone_rendezvous(tmp_path):
@@ -165,3 +247,36 @@ def test_course_script_is_found_from_any_folder(tmp_path, monkeypatch):
     assert launch.course_script("ddp_train.py").read_text().startswith('"""Lesson 14')
     with pytest.raises(FileNotFoundError, match="no course script 'nothing.py'.*pip install -e"):
         launch.course_script("nothing.py")
+
+
+#: Two functions as a notebook defines them: in ``__main__``, so no other process can import them.
+NOTEBOOK_CELL = """
+def scaled(value, scale):
+    return value * scale
+
+
+def rank_report(rank, world_size, scale):
+    total = torch.tensor([scaled(rank + 1.0, scale)])
+    dist.all_reduce(total)
+    return total.item(), "_pytest" in sys.modules, torch.get_num_threads()
+"""
+
+
+def test_run_in_processes_spawns_fresh_processes_that_run_a_notebooks_functions(monkeypatch):
+    # Windows: no fork. The real spawn path runs: fresh Pythons (pytest is not loaded in them)
+    # receive the notebook's functions by value.
+    monkeypatch.delenv(process_group.START_METHOD_ENV, raising=False)
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    notebook = {"__name__": "__main__", "torch": torch, "dist": torch.distributed, "sys": sys}
+    exec(NOTEBOOK_CELL, notebook)  # noqa: S102 -- a notebook cell's definitions
+    assert notebook["rank_report"].__module__ == "__main__"
+    assert process_group.start_method() == "spawn"
+    got = process_group.run_in_processes(notebook["rank_report"], 2, 10.0, timeout_s=120)
+    assert got == [(30.0, False, 1)] * 2  # (1 + 2) x 10 in both ranks, in fresh processes
+
+
+def test_forked_processes_are_copies_of_this_one(monkeypatch):
+    monkeypatch.setenv(process_group.START_METHOD_ENV, "fork")
+    notebook = {"__name__": "__main__", "torch": torch, "dist": torch.distributed, "sys": sys}
+    exec(NOTEBOOK_CELL, notebook)  # noqa: S102
+    assert process_group.run_in_processes(notebook["rank_report"], 2, 10.0) == [(30.0, True, 1)] * 2
