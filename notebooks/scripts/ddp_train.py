@@ -15,7 +15,8 @@ they keep one model in step by averaging their gradients before every update:
 ``--world`` processes would see together: the run the others must equal.
 
 The backend follows the device that ``dlcourse.env.device.get_device`` chooses (``$DLCOURSE_DEVICE``
-overrides it): ``nccl`` with one GPU per process, ``gloo`` on the CPU. Rank 0 alone writes the
+overrides it): ``nccl`` with one GPU per process where there are at least two GPUs, else ``gloo``
+on the CPU (one GPU, an Apple GPU or none); ``--reference`` runs where rank 0 would. Rank 0 alone writes the
 checkpoint after every epoch; ``--resume-from`` makes every rank continue from one.
 """
 
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> dict | None:
         device = process_device(get_device(), int(os.environ["LOCAL_RANK"]))
         dist.init_process_group(backend_for(device), timeout=timedelta(seconds=120))
     else:
-        rank, world, device = 0, args.world, get_device()
+        rank, world, device = 0, args.world, process_device(get_device(), 0)  # where the ranks would run
     ready_s = time.time() - float(os.environ.get(LAUNCH_CLOCK_ENV, time.time()))
 
     data = training_data(args, rank, distributed)
