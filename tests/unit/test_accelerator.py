@@ -1,5 +1,6 @@
 """The GPU-only calls lessons make, run here with a faked CUDA device: each calls the right torch
-function on CUDA and does nothing (or returns None) elsewhere; mixed precision follows capability."""
+function on CUDA and does nothing (or returns None) elsewhere. Mixed precision and TF32 follow the
+compute capability of a pretend GPU (tests/unit/fake_gpu.py) through torch's own checks."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ import torch
 
 from dlcourse.env import accelerator as acc
 from dlcourse.env import gpu_memory as mem
+from dlcourse.env.device import describe_device
+from dlcourse.env.profile import run_profile
+from dlcourse.pytorch.training import fit, load_checkpoint
+from tests.unit.fake_gpu import pretend_gpu
 
 CUDA = torch.device("cuda")
 CPU = torch.device("cpu")
@@ -49,11 +54,34 @@ def test_seconds_per_call_waits_for_the_device_around_the_clock(fake_cuda):
         acc.seconds_per_call(lambda: None, CPU, repeats=0)
 
 
-@pytest.mark.parametrize(("bf16", "expected"), [(True, torch.bfloat16), (False, torch.float16)])
-def test_mixed_precision_follows_the_gpus_capability(monkeypatch, bf16, expected):
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: bf16)
+@pytest.mark.parametrize(("gpu", "expected"), [("Tesla T4", torch.float16),
+                                             ("NVIDIA A100-SXM4-40GB", torch.bfloat16),
+                                             ("NVIDIA H100 80GB HBM3", torch.bfloat16)])
+def test_mixed_precision_is_bfloat16_only_where_the_gpu_has_it_natively(monkeypatch, gpu, expected):
+    props = pretend_gpu(monkeypatch, gpu)
+    assert describe_device(CUDA).name == gpu
+    assert torch.cuda.get_device_capability() == (props.major, props.minor)
+    # torch's default check counts the T4's emulated bfloat16 as supported: the trap avoided
+    assert torch.cuda.is_bf16_supported()
+    assert torch.cuda.is_bf16_supported(including_emulation=False) == (props.major >= 8)
     assert acc.mixed_precision_dtype(CUDA) == expected
     assert acc.needs_grad_scaler(expected) == (expected == torch.float16)
+    assert acc.tf32_supported(CUDA) == (props.major >= 8) and not acc.tf32_supported(CPU)
+
+
+def test_a_t4_trains_the_full_profile_in_float16_with_a_gradient_scaler(monkeypatch, tmp_path):
+    pretend_gpu(monkeypatch, "Tesla T4")
+    profile = run_profile(device=CUDA)  # no $DLCOURSE_PROFILE: a CUDA device chooses full
+    assert profile.full and profile.precision == torch.float16
+    assert "precision float16 autocast" in str(profile.settings(mixed_precision=True, epochs=(1, 2)))
+    assert torch.amp.GradScaler("cuda", enabled=acc.needs_grad_scaler(profile.precision)).is_enabled()
+    # fit's float16 path, the T4's, run on the CPU: it scales the loss and keeps the scale
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 3)
+    batches = [(torch.randn(8, 4), torch.randint(0, 3, (8,))) for _ in range(3)]
+    fit(model, torch.optim.SGD(model.parameters(), lr=0.1), batches, epochs=1, amp=profile.precision,
+        checkpoint=tmp_path / "run.pt", verbose=False, progress_bar=False)
+    assert load_checkpoint(tmp_path / "run.pt")["scaler"]["scale"] == 2.0**16  # GradScaler's initial scale
 
 
 def test_mixed_precision_elsewhere():
@@ -69,15 +97,20 @@ def test_out_of_memory_is_recognised():
     assert not mem.is_out_of_memory(ValueError("out of memory"))
 
 
-def test_tf32_switch_round_trips():
-    before = acc.tf32_enabled()
-    try:
-        acc.set_tf32(True)
-        assert acc.tf32_enabled() and torch.backends.cudnn.allow_tf32
-        acc.set_tf32(False)
-        assert not acc.tf32_enabled() and not torch.backends.cudnn.allow_tf32
-    finally:
-        acc.set_tf32(before)
+def test_use_tf32_sets_the_current_api_and_restores_the_defaults_exactly():
+    switches = (torch.backends.cuda.matmul, torch.backends.cudnn.conv, torch.backends.cudnn.rnn)
+    before = [sw.fp32_precision for sw in switches]
+    assert not acc.tf32_enabled()  # PyTorch's default: no TF32 for float32 matrix products
+    with acc.use_tf32():
+        assert acc.tf32_enabled() and [sw.fp32_precision for sw in switches] == ["tf32"] * 3
+    with acc.use_tf32(False):
+        assert not acc.tf32_enabled() and [sw.fp32_precision for sw in switches] == ["ieee"] * 3
+    assert [sw.fp32_precision for sw in switches] == before
+    # exactly restored, the legacy readers (torch.compile's still ask them) do not raise
+    assert torch.get_float32_matmul_precision() == "highest" and torch.backends.cudnn.allow_tf32
+    with pytest.raises(KeyError), acc.use_tf32():
+        raise KeyError("restored on an error too")
+    assert [sw.fp32_precision for sw in switches] == before
 
 
 def test_format_mib():
