@@ -250,6 +250,34 @@ def test_round_to_tf32_keeps_ten_mantissa_bits_rounding_to_nearest_even():
         acc.round_to_tf32(y.double())
 
 
+def test_round_to_tf32_agrees_with_rounding_the_mantissa_in_float64():
+    # an independent rounding: split x = m * 2**e with 0.5 <= |m| < 1, keep 11 significant bits
+    # (TF32's 10 stored and the implicit one) by rounding m * 2**11 half to even
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(10_000, generator=g) * 10.0 ** torch.randint(-3, 4, (10_000,), generator=g)
+    mantissa, exponent = torch.frexp(x.double())
+    expected = torch.ldexp(torch.round(mantissa * 2**11), exponent - 11)  # torch.round: half to even
+    assert torch.equal(acc.round_to_tf32(x).double(), expected)
+
+
+def test_a_new_shape_compiles_once_more_then_one_dynamic_graph_serves_every_size():
+    # lesson 06's count, by torch's own compile counter: lengths 1000, 2000, 3000, 4000
+    from torch._dynamo.testing import CompileCounter
+
+    def gelu_tanh(x):
+        return 0.5 * x * (1 + torch.tanh(0.7978845608 * (x + 0.044715 * x**3)))
+    counts = {}
+    for dynamic in (None, False):  # None: automatic dynamic shapes, the default
+        torch._dynamo.reset()
+        counter = CompileCounter()
+        compiled = torch.compile(gelu_tanh, backend=counter, dynamic=dynamic)
+        for n in (1000, 2000, 3000, 4000):
+            assert torch.allclose(compiled(x := torch.randn(n)), gelu_tanh(x))
+        counts[dynamic] = counter.frame_count
+    torch._dynamo.reset()
+    assert counts == {None: 2, False: 4}
+
+
 def test_compile_backend_is_inductor_on_cuda_only_unless_overridden(monkeypatch):
     monkeypatch.delenv(acc.COMPILE_BACKEND_ENV, raising=False)
     assert acc.compile_backend(CUDA) == "inductor"
