@@ -84,6 +84,16 @@ def test_a_t4_trains_the_full_profile_in_float16_with_a_gradient_scaler(monkeypa
     assert load_checkpoint(tmp_path / "run.pt")["scaler"]["scale"] == 2.0**16  # GradScaler's initial scale
 
 
+@pytest.mark.parametrize(("gpu", "line"), [
+    ("Tesla T4", "float16 autocast with a gradient scaler; TF32 tensor cores: no"),
+    ("NVIDIA H100 80GB HBM3", "bfloat16 autocast; TF32 tensor cores: yes")])
+def test_the_gpu_check_report_says_which_precision_the_full_profile_used(monkeypatch, gpu, line):
+    from tools.gpu_check import machine
+
+    pretend_gpu(monkeypatch, gpu)
+    assert f"- the full profile's mixed precision: {line}" in machine().splitlines()
+
+
 def test_mixed_precision_elsewhere():
     assert acc.mixed_precision_dtype(CPU) == torch.bfloat16
     assert acc.mixed_precision_dtype("mps") is None
