@@ -26,9 +26,10 @@ from dlcourse.env.gpu_memory import SavedTensorMemory
 from dlcourse.pytorch.gan import gan_mlp
 from dlcourse.pytorch.gpt import GPT, GPTConfig
 from dlcourse.pytorch.models import mlp_classifier, small_cnn
+from tests.unit.fake_gpu import GPUS
 
 ROOT = Path(__file__).resolve().parents[2]
-T4_GIB = 14.75  # torch.cuda.get_device_properties(0).total_memory on Colab's T4, in GiB
+T4_GIB = GPUS["Tesla T4"][1]  # torch.cuda.get_device_properties(0).total_memory on Colab's T4, in GiB
 FASHION_MNIST_BYTES = 70_000 * 784 * 4  # every image as float32, kept on the GPU by TensorBatches
 REVIEW_CHARACTERS = 110  # lesson 13's vocabulary (the reviews' distinct characters)
 
