@@ -9,7 +9,8 @@ newer (Ampere: A100, RTX 30xx; Hopper: H100, H200; and later), and AMD GPUs unde
 NVIDIA GPUs (Colab's T4, capability 7.5; V100, 7.0) get float16, which then needs a gradient
 scaler (:func:`needs_grad_scaler`): torch's default check, ``is_bf16_supported()``, also counts
 the bfloat16 those cards can only *emulate*, slowly, and would say True there. A CPU gets
-bfloat16, autocast's CPU type (native only on CPUs with bfloat16 matrix units, converted elsewhere).
+bfloat16, autocast's CPU type (native only on CPUs with bfloat16 instructions, such as AVX-512
+BF16 or AMX; converted to float32 and back elsewhere).
 On a CPU or Apple GPU the CUDA-only calls do nothing, so lessons call them without testing the
 device themselves. Memory, the limit a learner meets first, has its own module:
 :mod:`dlcourse.env.gpu_memory`.

@@ -118,7 +118,7 @@ def test_use_tf32_sets_the_current_api_and_restores_the_defaults_exactly():
     assert [sw.fp32_precision for sw in switches] == before
     # exactly restored, the legacy readers (torch.compile's still ask them) do not raise
     assert torch.get_float32_matmul_precision() == "highest" and torch.backends.cudnn.allow_tf32
-    with pytest.raises(KeyError), acc.use_tf32():
+    with pytest.raises(KeyError, match="restored on an error too"), acc.use_tf32():
         raise KeyError("restored on an error too")
     assert [sw.fp32_precision for sw in switches] == before
 
