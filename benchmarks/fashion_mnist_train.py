@@ -11,7 +11,8 @@ The full Fashion-MNIST is used by default (see ``dlcourse.data.fashion_mnist``: 
 
 - ``cpu``: float32 on all logical cores (``--threads`` to change);
 - ``cuda fp32`` and ``cuda bfloat16`` (or ``cuda float16`` with gradient scaling on a GPU without
-  bfloat16): mixed precision as ``fit(amp=True)`` chooses it; only where CUDA exists.
+  native bfloat16, compute capability below 8.0 such as Colab's T4): mixed precision as
+  ``fit(amp=True)`` chooses it; only where CUDA exists.
 
 Each run trains with :func:`dlcourse.pytorch.training.fit` (Adam, one-cycle schedule stepped per batch,
 data already on the device in :class:`dlcourse.pytorch.training.TensorBatches`) and evaluates the test

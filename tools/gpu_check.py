@@ -174,13 +174,19 @@ def with_cpu_rows(bench: str) -> str:
 def machine() -> str:
     import torch
 
+    from dlcourse.env.accelerator import mixed_precision_dtype, needs_grad_scaler, tf32_supported
+
     lines = [f"- Python {platform.python_version()}, torch {torch.__version__}, "
              f"{platform.system()} {platform.machine()}, {os.cpu_count()} logical CPU cores"]
     if torch.cuda.is_available():
         props = torch.cuda.get_device_properties(0)
+        dtype = mixed_precision_dtype("cuda")
         lines.append(f"- GPU: {props.name}, {props.total_memory / 2**30:.0f} GiB, compute capability "
                      f"{props.major}.{props.minor}, CUDA {torch.version.cuda}, "
                      f"cuDNN {torch.backends.cudnn.version()}")
+        lines.append(f"- the full profile's mixed precision: {str(dtype).removeprefix('torch.')} autocast"
+                     f"{' with a gradient scaler' if needs_grad_scaler(dtype) else ''}; TF32 tensor cores: "
+                     f"{'yes' if tf32_supported('cuda') else 'no'}")
     else:
         lines.append("- GPU: none (CUDA not available): the lessons ran on the CPU")
     return "\n".join(lines)

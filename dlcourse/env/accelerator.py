@@ -2,15 +2,23 @@
 
 CUDA work is asynchronous: a kernel launch returns before the GPU has finished, so a timer must
 wait for the device (:func:`synchronize`) before it reads the clock. Mixed precision computes
-most operations in a 16-bit type: :func:`mixed_precision_dtype` picks bfloat16 where the hardware
-supports it (Ampere GPUs and newer, and every CPU) and float16 elsewhere (older cards such as
-Colab's T4), which then needs a gradient scaler (:func:`needs_grad_scaler`). On a CPU or Apple GPU
-the CUDA-only calls do nothing, so lessons call them without testing the device themselves.
-Memory, the limit a learner meets first, has its own module: :mod:`dlcourse.env.gpu_memory`.
+most operations in a 16-bit type. :func:`mixed_precision_dtype` picks bfloat16 on a CUDA GPU only
+where its hardware computes in bfloat16 natively, which is what
+``torch.cuda.is_bf16_supported(including_emulation=False)`` reports: compute capability 8.0 and
+newer (Ampere: A100, RTX 30xx; Hopper: H100, H200; and later), and AMD GPUs under ROCm. Older
+NVIDIA GPUs (Colab's T4, capability 7.5; V100, 7.0) get float16, which then needs a gradient
+scaler (:func:`needs_grad_scaler`): torch's default check, ``is_bf16_supported()``, also counts
+the bfloat16 those cards can only *emulate*, slowly, and would say True there. A CPU gets
+bfloat16, autocast's CPU type (native only on CPUs with bfloat16 instructions, such as AVX-512
+BF16 or AMX; converted to float32 and back elsewhere).
+On a CPU or Apple GPU the CUDA-only calls do nothing, so lessons call them without testing the
+device themselves. Memory, the limit a learner meets first, has its own module:
+:mod:`dlcourse.env.gpu_memory`.
 
 What a lesson can measure on any device lives here too: :func:`pin_memory` page-locks a tensor
 where a CUDA GPU can use it, :func:`round_to_tf32` shows what TensorFloat-32 does to float32's
-inputs, and :func:`compile_backend` picks what ``torch.compile`` generates code with.
+inputs (:func:`tf32_supported` says where the hardware has it, :func:`use_tf32` allows it), and
+:func:`compile_backend` picks what ``torch.compile`` generates code with.
 
 >>> import torch
 >>> synchronize(torch.device("cpu"))         # nothing to wait for
@@ -22,13 +30,14 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import torch
 
 __all__ = ["synchronize", "seconds_per_call", "can_pin_memory", "pin_memory", "mixed_precision_dtype",
-           "needs_grad_scaler", "tf32_enabled", "set_tf32", "round_to_tf32", "COMPILE_BACKEND_ENV",
-           "compile_backend"]
+           "needs_grad_scaler", "tf32_supported", "tf32_enabled", "use_tf32", "round_to_tf32",
+           "COMPILE_BACKEND_ENV", "compile_backend"]
 
 
 def synchronize(device: torch.device | str) -> None:
@@ -72,16 +81,19 @@ def pin_memory(t: torch.Tensor) -> torch.Tensor:
 
 
 def mixed_precision_dtype(device: torch.device | str) -> torch.dtype | None:
-    """The 16-bit type for ``torch.autocast`` on ``device``, chosen by what the hardware supports.
+    """The 16-bit type for ``torch.autocast`` on ``device``: bfloat16 only where it is native.
 
     Returns:
-        ``torch.bfloat16`` on a CUDA GPU that supports it (compute capability 8.0 and newer:
-        A100, H100, RTX 30xx and later) and on a CPU; ``torch.float16`` on older CUDA GPUs (T4,
-        V100), which then need a gradient scaler; ``None`` where autocast is not offered (MPS).
+        On CUDA, ``torch.bfloat16`` where ``torch.cuda.is_bf16_supported(including_emulation=False)``
+        (compute capability 8.0 and newer: A100, H100, RTX 30xx and later; ROCm GPUs), else
+        ``torch.float16`` (T4, V100: bfloat16 there is only emulated, and slow), which then needs a
+        gradient scaler; like torch's check, it asks about the current CUDA device. On a CPU,
+        ``torch.bfloat16``. ``None`` where autocast is not offered (MPS).
     """
     device = torch.device(device)
     if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        native = torch.cuda.is_bf16_supported(including_emulation=False)
+        return torch.bfloat16 if native else torch.float16
     if device.type == "cpu":
         return torch.bfloat16
     return None
@@ -92,19 +104,44 @@ def needs_grad_scaler(dtype: torch.dtype | None) -> bool:
     return dtype == torch.float16
 
 
-def tf32_enabled() -> bool:
-    """Whether float32 matrix products may use TensorFloat-32 on Ampere and newer GPUs."""
-    return torch.backends.cuda.matmul.allow_tf32
+def tf32_supported(device: torch.device | str) -> bool:
+    """Whether ``device`` has TensorFloat-32 tensor cores: a CUDA GPU of compute capability 8.0 and newer.
 
-
-def set_tf32(enabled: bool) -> None:
-    """Allow or forbid TensorFloat-32 for float32 matrix products and convolutions on CUDA.
-
-    TF32 keeps float32's range with a 10-bit mantissa (like float16's): about 3 significant
-    digits per product, summed in float32. It changes nothing on a CPU.
+    ``torch.cuda.is_tf32_supported()`` decides (it asks about the current CUDA device); a T4 (7.5),
+    a V100, a CPU and an Apple GPU have no TF32, so allowing it there changes nothing.
     """
-    torch.backends.cuda.matmul.allow_tf32 = enabled
-    torch.backends.cudnn.allow_tf32 = enabled
+    return torch.device(device).type == "cuda" and torch.cuda.is_tf32_supported()
+
+
+def tf32_enabled() -> bool:
+    """Whether float32 matrix products on CUDA may use TF32: ``torch.backends.cuda.matmul.fp32_precision``.
+
+    It reads ``"tf32"`` when allowed; ``"ieee"``, or ``"none"`` (not set: PyTorch's default, off), when not.
+    """
+    return torch.backends.cuda.matmul.fp32_precision == "tf32"
+
+
+@contextmanager
+def use_tf32(enabled: bool = True) -> Iterator[None]:
+    """Allow (or forbid) TF32 for float32 matrix products and cuDNN convolutions and RNNs in the block.
+
+    It sets PyTorch's current switches, ``fp32_precision`` (``"tf32"`` or ``"ieee"``) of
+    ``torch.backends.cuda.matmul``, ``torch.backends.cudnn.conv`` and ``torch.backends.cudnn.rnn``
+    (the ``allow_tf32`` flags are on their way out, and mixing the two APIs is an error), and puts
+    back exactly what was there before, PyTorch's defaults included: TF32 off for matrix products,
+    on for convolutions. TF32 keeps float32's range with a 10-bit mantissa (like float16's): about
+    3 significant digits per product, summed in float32. It changes nothing where
+    :func:`tf32_supported` is False (a CPU, a T4).
+    """
+    switches = (torch.backends.cuda.matmul, torch.backends.cudnn.conv, torch.backends.cudnn.rnn)
+    before = [s.fp32_precision for s in switches]
+    try:
+        for s in switches:
+            s.fp32_precision = "tf32" if enabled else "ieee"
+        yield
+    finally:
+        for s, precision in zip(switches, before, strict=True):
+            s.fp32_precision = precision
 
 
 def round_to_tf32(t: torch.Tensor) -> torch.Tensor:

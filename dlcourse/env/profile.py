@@ -6,7 +6,7 @@ much data, how many epochs, how large a model, which precision. It never tests t
 - ``quick``: sized for a 2-core laptop CPU (the committed subsets, a few epochs, float32). The
   committed outputs are a record of this profile.
 - ``full``: the lesson as it is meant to run on a GPU (the full data sets, more epochs, larger
-  models, mixed precision in the 16-bit type the hardware supports, see
+  models, mixed precision in the 16-bit type the GPU computes natively, see
   :func:`dlcourse.env.accelerator.mixed_precision_dtype`). On a CPU it runs too, slowly.
 - ``full-tiny``: the ``full`` profile's code paths at a tiny size (every epoch and step count,
   and every number of examples, capped by :data:`TINY_LIMITS`), so that CI executes every branch

@@ -1,5 +1,6 @@
 """The GPU-only calls lessons make, run here with a faked CUDA device: each calls the right torch
-function on CUDA and does nothing (or returns None) elsewhere; mixed precision follows capability."""
+function on CUDA and does nothing (or returns None) elsewhere. Mixed precision and TF32 follow the
+compute capability of a pretend GPU (tests/unit/fake_gpu.py) through torch's own checks."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ import torch
 
 from dlcourse.env import accelerator as acc
 from dlcourse.env import gpu_memory as mem
+from dlcourse.env.device import describe_device
+from dlcourse.env.profile import run_profile
+from dlcourse.pytorch.training import fit, load_checkpoint
+from tests.unit.fake_gpu import pretend_gpu
 
 CUDA = torch.device("cuda")
 CPU = torch.device("cpu")
@@ -49,11 +54,44 @@ def test_seconds_per_call_waits_for_the_device_around_the_clock(fake_cuda):
         acc.seconds_per_call(lambda: None, CPU, repeats=0)
 
 
-@pytest.mark.parametrize(("bf16", "expected"), [(True, torch.bfloat16), (False, torch.float16)])
-def test_mixed_precision_follows_the_gpus_capability(monkeypatch, bf16, expected):
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: bf16)
+@pytest.mark.parametrize(("gpu", "expected"), [("Tesla T4", torch.float16),
+                                             ("NVIDIA A100-SXM4-40GB", torch.bfloat16),
+                                             ("NVIDIA H100 80GB HBM3", torch.bfloat16)])
+def test_mixed_precision_is_bfloat16_only_where_the_gpu_has_it_natively(monkeypatch, gpu, expected):
+    props = pretend_gpu(monkeypatch, gpu)
+    assert describe_device(CUDA).name == gpu
+    assert torch.cuda.get_device_capability() == (props.major, props.minor)
+    # torch's default check counts the T4's emulated bfloat16 as supported: the trap avoided
+    assert torch.cuda.is_bf16_supported()
+    assert torch.cuda.is_bf16_supported(including_emulation=False) == (props.major >= 8)
     assert acc.mixed_precision_dtype(CUDA) == expected
     assert acc.needs_grad_scaler(expected) == (expected == torch.float16)
+    assert acc.tf32_supported(CUDA) == (props.major >= 8) and not acc.tf32_supported(CPU)
+
+
+def test_a_t4_trains_the_full_profile_in_float16_with_a_gradient_scaler(monkeypatch, tmp_path):
+    pretend_gpu(monkeypatch, "Tesla T4")
+    profile = run_profile(device=CUDA)  # no $DLCOURSE_PROFILE: a CUDA device chooses full
+    assert profile.full and profile.precision == torch.float16
+    assert "precision float16 autocast" in str(profile.settings(mixed_precision=True, epochs=(1, 2)))
+    assert torch.amp.GradScaler("cuda", enabled=acc.needs_grad_scaler(profile.precision)).is_enabled()
+    # fit's float16 path, the T4's, run on the CPU: it scales the loss and keeps the scale
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 3)
+    batches = [(torch.randn(8, 4), torch.randint(0, 3, (8,))) for _ in range(3)]
+    fit(model, torch.optim.SGD(model.parameters(), lr=0.1), batches, epochs=1, amp=profile.precision,
+        checkpoint=tmp_path / "run.pt", verbose=False, progress_bar=False)
+    assert load_checkpoint(tmp_path / "run.pt")["scaler"]["scale"] == 2.0**16  # GradScaler's initial scale
+
+
+@pytest.mark.parametrize(("gpu", "line"), [
+    ("Tesla T4", "float16 autocast with a gradient scaler; TF32 tensor cores: no"),
+    ("NVIDIA H100 80GB HBM3", "bfloat16 autocast; TF32 tensor cores: yes")])
+def test_the_gpu_check_report_says_which_precision_the_full_profile_used(monkeypatch, gpu, line):
+    from tools.gpu_check import machine
+
+    pretend_gpu(monkeypatch, gpu)
+    assert f"- the full profile's mixed precision: {line}" in machine().splitlines()
 
 
 def test_mixed_precision_elsewhere():
@@ -69,15 +107,20 @@ def test_out_of_memory_is_recognised():
     assert not mem.is_out_of_memory(ValueError("out of memory"))
 
 
-def test_tf32_switch_round_trips():
-    before = acc.tf32_enabled()
-    try:
-        acc.set_tf32(True)
-        assert acc.tf32_enabled() and torch.backends.cudnn.allow_tf32
-        acc.set_tf32(False)
-        assert not acc.tf32_enabled() and not torch.backends.cudnn.allow_tf32
-    finally:
-        acc.set_tf32(before)
+def test_use_tf32_sets_the_current_api_and_restores_the_defaults_exactly():
+    switches = (torch.backends.cuda.matmul, torch.backends.cudnn.conv, torch.backends.cudnn.rnn)
+    before = [sw.fp32_precision for sw in switches]
+    assert not acc.tf32_enabled()  # PyTorch's default: no TF32 for float32 matrix products
+    with acc.use_tf32():
+        assert acc.tf32_enabled() and [sw.fp32_precision for sw in switches] == ["tf32"] * 3
+    with acc.use_tf32(False):
+        assert not acc.tf32_enabled() and [sw.fp32_precision for sw in switches] == ["ieee"] * 3
+    assert [sw.fp32_precision for sw in switches] == before
+    # exactly restored, the legacy readers (torch.compile's still ask them) do not raise
+    assert torch.get_float32_matmul_precision() == "highest" and torch.backends.cudnn.allow_tf32
+    with pytest.raises(KeyError, match="restored on an error too"), acc.use_tf32():
+        raise KeyError("restored on an error too")
+    assert [sw.fp32_precision for sw in switches] == before
 
 
 def test_format_mib():
@@ -215,6 +258,34 @@ def test_round_to_tf32_keeps_ten_mantissa_bits_rounding_to_nearest_even():
     assert acc.round_to_tf32(y.reshape(10, 100).T).shape == (100, 10)
     with pytest.raises(TypeError, match="takes float32, got torch.float64"):
         acc.round_to_tf32(y.double())
+
+
+def test_round_to_tf32_agrees_with_rounding_the_mantissa_in_float64():
+    # an independent rounding: split x = m * 2**e with 0.5 <= |m| < 1, keep 11 significant bits
+    # (TF32's 10 stored and the implicit one) by rounding m * 2**11 half to even
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(10_000, generator=g) * 10.0 ** torch.randint(-3, 4, (10_000,), generator=g)
+    mantissa, exponent = torch.frexp(x.double())
+    expected = torch.ldexp(torch.round(mantissa * 2**11), exponent - 11)  # torch.round: half to even
+    assert torch.equal(acc.round_to_tf32(x).double(), expected)
+
+
+def test_a_new_shape_compiles_once_more_then_one_dynamic_graph_serves_every_size():
+    # lesson 06's count, by torch's own compile counter: lengths 1000, 2000, 3000, 4000
+    from torch._dynamo.testing import CompileCounter
+
+    def gelu_tanh(x):
+        return 0.5 * x * (1 + torch.tanh(0.7978845608 * (x + 0.044715 * x**3)))
+    counts = {}
+    for dynamic in (None, False):  # None: automatic dynamic shapes, the default
+        torch._dynamo.reset()
+        counter = CompileCounter()
+        compiled = torch.compile(gelu_tanh, backend=counter, dynamic=dynamic)
+        for n in (1000, 2000, 3000, 4000):
+            assert torch.allclose(compiled(x := torch.randn(n)), gelu_tanh(x))
+        counts[dynamic] = counter.frame_count
+    torch._dynamo.reset()
+    assert counts == {None: 2, False: 4}
 
 
 def test_compile_backend_is_inductor_on_cuda_only_unless_overridden(monkeypatch):

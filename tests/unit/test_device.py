@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from dlcourse.env import device as dev
+from tests.unit.fake_gpu import pretend_gpu
 
 
 def test_default_on_this_machine_is_the_best_available():
@@ -60,3 +61,8 @@ def test_describe_cuda_reports_name_and_memory():
     info = dev.describe_device("cuda")
     assert info.name == torch.cuda.get_device_name(0)
     assert info.memory_gib > 1
+
+
+def test_describe_a_pretend_t4_reads_its_properties(monkeypatch):
+    pretend_gpu(monkeypatch, "Tesla T4")
+    assert dev.describe_device("cuda") == dev.DeviceInfo("cuda", "Tesla T4", 14.8)  # 14.75 GiB, rounded

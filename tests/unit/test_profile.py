@@ -8,6 +8,7 @@ import torch
 
 from dlcourse.env import device as dev
 from dlcourse.env.profile import PROFILE_ENV, TINY_LIMITS, run_profile
+from tests.unit.fake_gpu import pretend_gpu
 
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")
 
@@ -18,7 +19,7 @@ def no_profile_variable(monkeypatch):
 
 
 def test_automatic_choice_follows_the_device(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    pretend_gpu(monkeypatch, "Tesla T4")
     assert run_profile(device=CPU).name == "quick"
     gpu = run_profile(device=CUDA)
     assert gpu.name == "full" and gpu.full and not gpu.tiny
