@@ -9,9 +9,12 @@ STAMP := $(VENV)/.installed
 LAB_ARGS ?=
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
-# Two notebooks at a time on two cores; one at a time when each uses two threads (NUMERICS=threads2),
-# since two multi-threaded kernels on two cores spin-wait and crawl.
-NBVAL = --nbval-current-env -n $(if $(filter threads2,$(NUMERICS)),1,2) --dist loadfile
+# Test workers (pytest-xdist): one per logical core by default (each notebook kernel runs one
+# thread), so an 8-core laptop runs the suite in a fraction of CI's time; `make test WORKERS=2`.
+WORKERS ?= $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
+# One notebook per worker (each kernel uses one thread); one at a time when each uses two threads
+# (NUMERICS=threads2), since two multi-threaded kernels on two cores spin-wait and crawl.
+NBVAL = --nbval-current-env -n $(if $(filter threads2,$(NUMERICS)),1,$(WORKERS)) --dist loadfile
 
 # Reproducible notebook outputs: the same hash seed and thread counts for `make outputs` and
 # `make test` (each notebook also calls dlcourse.env.seeding.seed_everything).
@@ -24,10 +27,12 @@ DETERMINISM := PYTHONHASHSEED=0 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TQDM_MININTE
 # `make notebooks NUMERICS=sse` runs the notebook suite as on a CPU without AVX.
 NUMERICS ?= default
 NUMERICS_default :=
+# NumPy picks its own SIMD loops (exp, tanh, sums) by CPU feature groups; NPY_DISABLE_CPU_FEATURES
+# caps them too, so that a simulated machine computes the same on an AVX-512 and an AVX2 host.
 NUMERICS_avx2 := OPENBLAS_CORETYPE=Haswell MKL_CBWR=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 \
-	ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2
+	ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR"
 NUMERICS_sse := OPENBLAS_CORETYPE=Nehalem MKL_CBWR=COMPATIBLE ONEDNN_MAX_CPU_ISA=SSE41 \
-	ATEN_CPU_CAPABILITY=default
+	ATEN_CPU_CAPABILITY=default NPY_DISABLE_CPU_FEATURES="X86_V3 X86_V4 AVX512_ICL AVX512_SPR"
 # avx2 and sse simulate x86-64 CPUs; threads2 works on any CPU (its OpenBLAS kernel choice only on x86-64).
 X86_64 := $(filter x86_64,$(shell uname -m))
 NUMERICS_threads2 := $(if $(X86_64),OPENBLAS_CORETYPE=Zen) DLCOURSE_THREADS=2 OMP_NUM_THREADS=2 MKL_NUM_THREADS=2
@@ -85,16 +90,16 @@ lint: $(STAMP)
 # end, so that a slow suite shows where its time goes.
 # Fast unit tests of dlcourse and tools: the maintainer's quick loop.
 unit: data
-	$(PYTEST) -n 2 --durations=12 tests/unit
+	$(PYTEST) -n $(WORKERS) --durations=12 tests/unit
 
 # Tests that execute or inspect the notebooks (nbval harness, conventions, prose numbers, exercises).
 notebook-tests: data
-	$(PYTEST) -n 2 --durations=12 tests/notebooks
+	$(PYTEST) -n $(WORKERS) --durations=12 tests/notebooks
 
 # The course as people run it: browser, `make lab`, a Colab-like install, grading end to end,
 # and the website (built first: tests/system/test_book.py reads it).
 system: data book
-	$(PYTEST) -n 2 --durations=12 tests/system
+	$(PYTEST) -n $(WORKERS) --durations=12 tests/system
 
 # Strict nbval for committed outputs (lessons and solutions), lax for generated exercises.
 # Measured cells are compared within the tolerance their notebook states (tests/notebooks/nbval_measured.py).
@@ -115,9 +120,17 @@ notebooks-elsewhere: data
 notebooks-training: data
 	$(STRICT_NBVAL) $(TRAINING_NOTEBOOKS)
 
+# Each phase is timed; the table is printed at the end and kept in build/test-times.md.
+TEST_PHASES := lint unit notebook-tests system notebooks notebooks-elsewhere
 test: $(STAMP)
-	rm -f build/notebook-times.md
-	$(MAKE) --no-print-directory lint unit notebook-tests system notebooks notebooks-elsewhere
+	rm -f build/notebook-times.md build/test-times.md
+	@mkdir -p build && printf '| phase | seconds |\n|---|---|\n' > build/test-times.md
+	@total=0; for phase in $(TEST_PHASES); do \
+		start=$$(date +%s); $(MAKE) --no-print-directory $$phase || exit 1; \
+		took=$$(( $$(date +%s) - start )); total=$$(( total + took )); \
+		echo "| $$phase | $$took |" >> build/test-times.md; \
+	done; echo "| total | $$total |" >> build/test-times.md
+	@echo "Time per phase ($(WORKERS) workers, $$(nproc) cores):"; cat build/test-times.md
 	@echo "Notebook run times: build/notebook-times.md"
 
 outputs: data
