@@ -22,6 +22,11 @@ convolution from the image's channels to ``width`` feature maps, ``blocks`` bloc
 average pool and a linear layer to the classes. ``skip=False`` gives the plain network of the same
 depth and parameters, so lesson 09b can compare the two depth by depth.
 
+Two measurements lesson 09b makes on these networks: :func:`kaiming_init` re-draws every weight
+with Kaiming (He) initialisation, to tell what normalisation does from what a better start does;
+:func:`first_layer_gradient_norm` is the size of the loss's gradient at the stem's weights, which
+shows a gradient vanishing or exploding with depth.
+
 >>> import torch
 >>> block = ResidualBlock(8)
 >>> block(torch.zeros(2, 8, 14, 14)).shape
@@ -39,7 +44,8 @@ from typing import Literal
 import torch
 from torch import nn
 
-__all__ = ["NORMS", "Norm", "ResidualBlock", "norm_layer", "deep_cnn", "conv_layers"]
+__all__ = ["NORMS", "Norm", "ResidualBlock", "norm_layer", "deep_cnn", "conv_layers", "kaiming_init",
+           "first_layer_gradient_norm"]
 
 Norm = Literal["batch", "layer"] | None
 #: The normalisations a block accepts.
@@ -130,3 +136,33 @@ def deep_cnn(blocks: int, width: int = 8, norm: Norm = "batch", skip: bool = Tru
 def conv_layers(model: nn.Module) -> int:
     """The number of convolution layers in ``model`` (its depth, as lesson 09b counts it)."""
     return sum(isinstance(m, nn.Conv2d) for m in model.modules())
+
+
+def kaiming_init(model: nn.Module) -> nn.Module:
+    """Re-draw ``model``'s convolution and linear weights with Kaiming (He) initialisation, in place.
+
+    Each weight is drawn from ``N(0, 2 / fan_in)`` (``fan_in``: the inputs of one output unit,
+    ``in_channels * kh * kw`` for a convolution) and each bias set to 0, so that a ReLU layer keeps
+    the mean square of its input on average (He et al., *Delving Deep into Rectifiers*, 2015).
+    PyTorch's default draws weights uniformly with variance ``1 / (3 fan_in)``, which divides the
+    mean square by about 6 at every ReLU layer (biases aside). Normalisation layers are left as they are. The
+    current torch seed decides the draw. Returns ``model``.
+    """
+    for module in model.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+    return model
+
+
+def first_layer_gradient_norm(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor) -> float:
+    """The Euclidean norm of d(cross-entropy)/d(stem weights) for one batch, ``x (B, C, H, W)``, ``y (B,)``.
+
+    ``model`` is a :func:`deep_cnn`; the loss is the batch's mean cross-entropy, in the mode the
+    model is in. The gradient is computed with autograd and the model's gradients are left as
+    they were.
+    """
+    weight = model.stem[0].weight
+    (grad,) = torch.autograd.grad(nn.functional.cross_entropy(model(x), y), weight)
+    return float(grad.norm())

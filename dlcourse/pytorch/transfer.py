@@ -16,8 +16,10 @@ Lesson 09c's experiment, and exercise 09b's pretrained body:
   (feature extraction: the pretrained body frozen, a new head trained on its features) and
   ``"finetune"`` (every layer trained, the body with a learning rate ``body_lr_factor`` times the
   head's);
-- :func:`compare_strategies`: the three contenders over several seeds, each seed with its own
-  draw of labelled examples, validation and test accuracy per run.
+- :func:`fit_pixel_baseline`: what a practitioner tries first with a few labels and no network,
+  logistic regression on the raw pixels (scikit-learn), the contender ``"pixels"``;
+- :func:`compare_strategies`: the contenders over several seeds, each seed with its own draw of
+  labelled examples (the same for every contender), validation and test accuracy per run.
 
 A frozen body stays frozen: its parameters get ``requires_grad=False`` and :meth:`TransferNet.train`
 keeps it in ``eval()`` mode, so batch normalisation neither normalises with the new batches'
@@ -54,7 +56,8 @@ from dlcourse.pytorch.training import History, TensorBatches, evaluate, fit, ima
 __all__ = ["OLD_CLASSES", "NEW_CLASSES", "STRATEGIES", "Strategy", "class_indices", "remap_labels",
            "sample_per_class", "TransferData", "split_for_transfer", "make_body", "body_features",
            "TransferNet", "trainable_parameters", "pretrain", "new_task_model", "new_task_optimizer",
-           "train_new_task", "Comparison", "compare_strategies"]
+           "train_new_task", "PIXELS", "fit_pixel_baseline", "pixel_accuracy", "Comparison",
+           "compare_strategies"]
 
 #: The classes the body is pretrained on: T-shirt/top, Trouser, Pullover, Dress, Coat.
 OLD_CLASSES = (0, 1, 2, 3, 4)
@@ -64,6 +67,8 @@ NEW_CLASSES = (5, 6, 7, 8, 9)
 Strategy = Literal["scratch", "features", "finetune"]
 #: The three ways to learn the new classes, in the order the lesson compares them.
 STRATEGIES: tuple[Strategy, ...] = ("scratch", "features", "finetune")
+#: The baseline without a network: logistic regression on the pixels (:func:`fit_pixel_baseline`).
+PIXELS = "pixels"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -386,10 +391,34 @@ def train_new_task(strategy: Strategy, pretrained_body: nn.Module, x: torch.Tens
     return model.eval()
 
 
+def fit_pixel_baseline(x: torch.Tensor, y: torch.Tensor, c: float = 1.0):
+    """Logistic regression on the raw pixels of ``x (N, 1, 28, 28)``, labels ``y (N,)``: the baseline.
+
+    scikit-learn's :class:`~sklearn.linear_model.LogisticRegression` with its defaults (multinomial,
+    an L2 penalty of strength ``1 / c``, L-BFGS) on the ``N x 784`` pixel values in float64:
+    what a practitioner tries first with a few labels and no network. Deterministic.
+    Returns the fitted model; :func:`pixel_accuracy` scores it.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    if len(x) != len(y) or len(y) == 0:
+        raise ValueError(f"need as many labels as images, at least one: got {len(x)} images, {len(y)} labels")
+    return LogisticRegression(C=c, max_iter=1000).fit(_pixels(x), y.numpy())
+
+
+def pixel_accuracy(baseline, x: torch.Tensor, y: torch.Tensor) -> float:
+    """The fraction of images ``x (N, 1, 28, 28)`` that a :func:`fit_pixel_baseline` labels as ``y (N,)``."""
+    return float(np.mean(baseline.predict(_pixels(x)) == y.numpy()))
+
+
+def _pixels(x: torch.Tensor) -> np.ndarray:
+    return x.detach().cpu().flatten(1).numpy().astype(np.float64)  # (N, pixels)
+
+
 @dataclass
 class Comparison:
-    """Accuracies of each strategy, one per seed: ``val[strategy][i]`` and ``test[strategy][i]``
-    are those of the run with ``seeds[i]``."""
+    """Accuracies of each contender (a strategy or ``"pixels"``), one per seed: ``val[name][i]`` and
+    ``test[name][i]`` are those of the run with ``seeds[i]``."""
 
     seeds: list[int]
     per_class: int
@@ -405,24 +434,32 @@ class Comparison:
 
 
 def compare_strategies(data: TransferData, pretrained_body: nn.Module, per_class: int,
-                       seeds: Sequence[int], strategies: Sequence[Strategy] = STRATEGIES,
+                       seeds: Sequence[int], strategies: Sequence[str] = STRATEGIES,
                        **train_options: float) -> Comparison:
-    """Train every strategy for every seed on ``per_class`` labels per new class; evaluate each run.
+    """Train every contender for every seed on ``per_class`` labels per new class; evaluate each run.
 
-    Seed ``s`` draws the labelled examples (``np.random.default_rng(s)``; the same draw for every
-    strategy, so that they are compared on the same labels) and fixes the new weights and the
-    shuffling (``train_new_task(..., seed=s)``). ``train_options`` go to :func:`train_new_task`.
+    ``strategies`` names the contenders: any of :data:`STRATEGIES`, and :data:`PIXELS` for the
+    baseline without a network (:func:`fit_pixel_baseline`). Seed ``s`` draws the labelled examples
+    (``np.random.default_rng(s)``; the same draw for every contender, so that they are compared on
+    the same labels) and fixes the new weights and the shuffling (``train_new_task(..., seed=s)``).
+    ``train_options`` go to :func:`train_new_task`.
     """
     if not seeds:
         raise ValueError("seeds is empty: give at least one seed, e.g. range(5)")
     for strategy in strategies:
-        _check_strategy(strategy)
+        if strategy != PIXELS:
+            _check_strategy(strategy)
     result = Comparison(list(seeds), per_class, {s: [] for s in strategies}, {s: [] for s in strategies})
     val_batches = TensorBatches(data.val_x, data.val_y, 1000)
     test_batches = TensorBatches(data.test_x, data.test_y, 1000)
     for seed in seeds:
         x, y = data.few_labels(per_class, np.random.default_rng(seed))
         for strategy in strategies:
+            if strategy == PIXELS:
+                baseline = fit_pixel_baseline(x, y)
+                result.val[strategy].append(pixel_accuracy(baseline, data.val_x, data.val_y))
+                result.test[strategy].append(pixel_accuracy(baseline, data.test_x, data.test_y))
+                continue
             model = train_new_task(strategy, pretrained_body, x, y, seed=seed, **train_options)
             result.val[strategy].append(evaluate(model, val_batches)["acc"])
             result.test[strategy].append(evaluate(model, test_batches)["acc"])

@@ -114,3 +114,68 @@ def test_plain_and_residual_networks_have_the_same_parameters():
         deep_cnn(-1)
     with pytest.raises(ValueError, match="must be positive"):
         deep_cnn(2, width=0)
+
+
+def relu_stack_mean_square(init, layers: int = 6, width: int = 1024) -> list[float]:
+    """Mean square of the activations after each of ``layers`` 1x1-convolution + ReLU layers, biases 0."""
+    from dlcourse.pytorch.residual import kaiming_init
+
+    torch.manual_seed(4)
+    convs = [torch.nn.Conv2d(width, width, 1, bias=False) for _ in range(layers)]
+    if init == "kaiming":
+        for conv in convs:
+            kaiming_init(conv)
+    h = torch.relu(torch.randn(64, width, 2, 2, dtype=torch.float64))
+    squares = [h.pow(2).mean().item()]
+    for conv in convs:
+        h = torch.relu(F.conv2d(h, conv.weight.double()))
+        squares.append(h.pow(2).mean().item())
+    return squares
+
+
+def test_kaiming_init_keeps_the_mean_square_and_the_default_divides_it_by_six():
+    # Closed form: E[relu(w . x)^2] = fan_in * Var(w) * E[x^2] / 2 for zero-mean symmetric weights, so
+    # Var(w) = 2 / fan_in keeps it (Kaiming) and 1 / (3 fan_in) (PyTorch's default) divides it by 6.
+    import numpy as np
+
+    kaiming = np.array(relu_stack_mean_square("kaiming"))
+    default = np.array(relu_stack_mean_square("default"))
+    np.testing.assert_allclose(kaiming[1:] / kaiming[:-1], 1.0, rtol=0.15)
+    np.testing.assert_allclose(default[1:] / default[:-1], 1 / 6, rtol=0.15)
+
+
+def test_kaiming_init_draws_weights_of_variance_two_over_fan_in_and_zero_biases():
+    from dlcourse.pytorch.residual import deep_cnn, kaiming_init
+
+    torch.manual_seed(5)
+    net = kaiming_init(deep_cnn(2, 32, None, skip=False))
+    for conv in [net.stem[0], net.blocks[0].conv1, net.blocks[1].conv2]:
+        fan_in = conv.in_channels * conv.kernel_size[0] * conv.kernel_size[1]
+        assert abs(conv.weight.var().item() * fan_in / 2 - 1) < 0.1
+        assert abs(conv.weight.mean().item()) < 0.1 * (2 / fan_in) ** 0.5
+        assert torch.all(conv.bias == 0)
+    assert abs(net.head.weight.var().item() * 32 / 2 - 1) < 0.3 and torch.all(net.head.bias == 0)
+
+
+@pytest.mark.parametrize("norm", ["batch", None])
+@pytest.mark.parametrize("skip", [True, False])
+def test_first_layer_gradient_norm_matches_finite_differences(norm, skip):
+    from dlcourse.pytorch.residual import deep_cnn, first_layer_gradient_norm
+
+    torch.manual_seed(6)
+    net = deep_cnn(2, 3, norm, skip=skip).double()
+    x, y = torch.randn(5, 1, 6, 6, dtype=torch.float64), torch.tensor([0, 3, 1, 9, 3])
+    weight = net.stem[0].weight
+    numeric = torch.zeros_like(weight)
+    eps = 1e-6
+    with torch.no_grad():
+        for i in range(weight.numel()):
+            flat = weight.view(-1)
+            flat[i] += eps
+            up = F.cross_entropy(net(x), y).item()
+            flat[i] -= 2 * eps
+            down = F.cross_entropy(net(x), y).item()
+            flat[i] += eps
+            numeric.view(-1)[i] = (up - down) / (2 * eps)
+    assert first_layer_gradient_norm(net, x, y) == pytest.approx(numeric.norm().item(), rel=1e-6)
+    assert weight.grad is None  # the model's own gradients are left alone

@@ -174,3 +174,31 @@ def test_compare_strategies_uses_the_same_labels_for_every_strategy_and_reports_
         transfer.compare_strategies(data, model.body, 2, seeds=[])
     with pytest.raises(ValueError, match="split must be"):
         result.summary("train")
+
+
+def test_the_pixel_baseline_is_logistic_regression_on_the_same_labels_as_the_others():
+    # Oracle: the multinomial logistic-regression objective written out in NumPy (mean cross-entropy times
+    # N, plus ||W||^2 / (2C)) is at its minimum at the fitted weights (its gradient there is ~0), and the
+    # accuracy, computed as argmax(x W^T + b) == y, is the one compare_strategies reports for the seed.
+    train, test = fake_split(30, "train", 5), fake_split(6, "test", 6)
+    data = transfer.split_for_transfer(train, test, val_per_class=5, rng=0)
+    model, _ = transfer.pretrain(data.pretrain_x, data.pretrain_y, channels=(2, 4), epochs=1)
+    result = transfer.compare_strategies(data, model.body, 3, seeds=[0, 1], strategies=("pixels", "features"),
+                                         steps=2, batch_size=10)
+    assert set(result.val) == {"pixels", "features"} and len(result.test["pixels"]) == 2
+    for i, seed in enumerate([0, 1]):
+        x, y = data.few_labels(3, np.random.default_rng(seed))
+        baseline = transfer.fit_pixel_baseline(x, y)
+        w, b = baseline.coef_, baseline.intercept_  # (5, 784), (5,)
+        pixels = x.flatten(1).double().numpy()
+        logits = pixels @ w.T + b
+        p = np.exp(logits - logits.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        grad_w = (p - np.eye(5)[y.numpy()]).T @ pixels + w  # d/dW of N * mean CE + ||W||^2 / 2 (C = 1)
+        assert np.abs(grad_w).max() < 1e-3 * np.abs(w).max() * len(y)
+        for split in ("val", "test"):
+            xs, ys = getattr(data, f"{split}_x"), getattr(data, f"{split}_y")
+            by_hand = np.mean((xs.flatten(1).double().numpy() @ w.T + b).argmax(1) == ys.numpy())
+            assert getattr(result, split)["pixels"][i] == pytest.approx(by_hand)
+    with pytest.raises(ValueError, match="as many labels as images"):
+        transfer.fit_pixel_baseline(torch.zeros(2, 1, 28, 28), torch.zeros(3, dtype=torch.int64))
