@@ -4,7 +4,7 @@ For queries ``q`` ``(..., Tq, d)``, keys ``k`` ``(..., Tk, d)`` and values ``v``
 (any leading batch and head axes), with an optional boolean ``mask`` ``(Tq, Tk)`` (broadcast over
 the leading axes; ``True`` = may attend)::
 
-    S = q @ k.T / sqrt(d)                        (..., Tq, Tk)   scores
+    S = q @ k.T * scale                          (..., Tq, Tk)   scores (scale = 1 / sqrt(d) by default)
     S[~mask] = -inf
     P = softmax(S, axis=-1)                      (..., Tq, Tk)   attention weights, rows sum to 1
     out = P @ v                                  (..., Tq, dv)
@@ -14,7 +14,7 @@ and backward, given ``dout = dL/dout``::
     dv = P.T @ dout                              (..., Tk, dv)
     dP = dout @ v.T                              (..., Tq, Tk)
     dS = P * (dP - sum(dP * P, axis=-1))         (softmax's Jacobian, row by row)
-    dq = dS @ k / sqrt(d),  dk = dS.T @ q / sqrt(d)
+    dq = dS @ k * scale,  dk = dS.T @ q * scale
 
 Multi-head attention projects a ``(B, T, D)`` input to queries, keys and values with ``(D, D)``
 matrices (row vectors, as everywhere in the course's NumPy code: ``x @ W + b``), splits ``D`` into
@@ -28,7 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["causal_mask", "attention_forward", "attention_backward", "split_heads", "merge_heads",
+__all__ = ["causal_mask", "softmax_backward", "attention_forward", "attention_backward", "split_heads",
+           "merge_heads",
            "MHAParams", "init_mha", "mha_forward", "mha_backward", "torch_mha_weights"]
 
 
@@ -37,14 +38,26 @@ def causal_mask(t: int) -> np.ndarray:
     return np.tril(np.ones((t, t), dtype=bool))
 
 
-def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray,
-                      mask: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+def softmax_backward(weights: np.ndarray, dweights: np.ndarray) -> np.ndarray:
+    """The gradient ``dS`` ``(..., Tk)`` at the scores, given ``P = softmax(S)`` and ``dP = dL/dP``.
+
+    ``dS = P * (dP - sum(dP * P))`` along the last axis: the softmax's Jacobian
+    ``diag(P) - P P.T``, applied row by row. When ``P`` saturates (all its weight on one entry),
+    the Jacobian, and with it ``dS``, goes to zero.
+    """
+    return weights * (dweights - (dweights * weights).sum(axis=-1, keepdims=True))
+
+
+def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None = None,
+                      scale: float | None = None) -> tuple[np.ndarray, dict]:
     """Scaled dot-product attention: q, k, v ``(..., Tq, d)``, ``(..., Tk, d)``, ``(..., Tk, dv)`` -> out.
 
     ``out`` has shape ``(..., Tq, dv)``.
 
     ``mask`` is ``None`` (attend everywhere) or bool, broadcastable to ``(..., Tq, Tk)``, ``True``
-    where a query may attend to a key. Returns ``(out, cache)``; ``cache["P"]`` holds the weights.
+    where a query may attend to a key. ``scale`` multiplies the scores: ``1 / sqrt(d)`` when ``None``;
+    ``scale=1.0`` is unscaled dot-product attention. Returns ``(out, cache)``; ``cache["P"]`` holds
+    the weights.
 
     Raises:
         ValueError: if the shapes disagree, or the mask leaves a query with nothing to attend to.
@@ -52,7 +65,7 @@ def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray,
     if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
         raise ValueError(f"q (..., Tq, d), k (..., Tk, d) and v (..., Tk, dv) must agree on d and Tk; "
                          f"got q {q.shape}, k {k.shape}, v {v.shape}.")
-    scale = 1.0 / np.sqrt(q.shape[-1])
+    scale = 1.0 / np.sqrt(q.shape[-1]) if scale is None else scale
     scores = (q @ np.swapaxes(k, -1, -2)) * scale                        # (..., Tq, Tk)
     if mask is not None:
         mask = np.asarray(mask, dtype=bool)
@@ -75,7 +88,7 @@ def attention_backward(dout: np.ndarray, cache: dict) -> tuple[np.ndarray, np.nd
     q, k, v, weights, scale = cache["q"], cache["k"], cache["v"], cache["P"], cache["scale"]
     dv = np.swapaxes(weights, -1, -2) @ dout                              # (..., Tk, dv)
     dweights = dout @ np.swapaxes(v, -1, -2)                              # (..., Tq, Tk)
-    dscores = weights * (dweights - (dweights * weights).sum(axis=-1, keepdims=True))
+    dscores = softmax_backward(weights, dweights)                         # (..., Tq, Tk)
     dq = dscores @ k * scale                                              # (..., Tq, d)
     dk = np.swapaxes(dscores, -1, -2) @ q * scale                         # (..., Tk, d)
     return dq, dk, dv

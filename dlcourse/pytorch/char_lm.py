@@ -7,7 +7,8 @@
 - :func:`warmup_cosine` is the learning-rate multiplier: linear warm-up, then a cosine decay to 10 %;
 - :func:`train_lm` trains any model mapping ``(B, T)`` ids to ``(B, T, V)`` logits with AdamW
   (weight decay on matrices only), that schedule and gradient clipping; :func:`eval_nats` scores it
-  on consecutive blocks of held-out text, in nats per character;
+  on held-out text in nats per character, every character once: on consecutive blocks, or with
+  sliding windows so that every character keeps (almost) a full context, as the n-grams do;
 - :class:`CharGRU` is lesson 10's recurrent model (embedding, GRU, linear head) on the same task.
 """
 
@@ -85,20 +86,42 @@ def warmup_cosine(step: int, warmup: int, total: int, floor: float = 0.1) -> flo
 
 @torch.no_grad()
 def eval_nats(model: nn.Module, ids: np.ndarray, block_size: int, device: torch.device,
-              batch_size: int = 64) -> float:
-    """Mean cross-entropy (nats per character) of ``model`` on ``ids`` ``(N,)`` cut into blocks of ``T``."""
+              batch_size: int = 64, stride: int | None = None) -> float:
+    """Mean cross-entropy (nats per character) of ``model`` on ``ids`` ``(N,)``: every character scored once.
+
+    ``stride=None`` cuts ``ids`` into consecutive blocks of ``T = block_size`` (the tail that does not
+    fill a block is left out): each block restarts the model's context, so the first characters of a
+    block are predicted from almost nothing. ``stride=s`` (``1 <= s <= T``) slides windows of ``T``
+    characters by ``s``: the first window scores all its ``T`` targets, every later one only the
+    targets no window scored before (its last ``s``), so every character after the first window is
+    predicted from at least ``T - s`` characters before it; ``s = 1`` is the full sliding context,
+    and the cost grows as ``T / s``. A recurrent model carries its state over the whole text with
+    ``block_size=len(ids) - 1`` (one block).
+    """
+    if stride is not None and not 1 <= stride <= block_size:
+        raise ValueError(f"stride={stride} must be between 1 and block_size={block_size}.")
     was_training = model.training
     model.eval()
-    n = (len(ids) - 1) // block_size
-    x = torch.from_numpy(ids[: n * block_size]).view(n, block_size)
-    y = torch.from_numpy(ids[1: n * block_size + 1]).view(n, block_size)
+    last = len(ids) - 1 - block_size                                         # the last window's start
+    if stride is None:
+        starts = np.arange(0, last + 1, block_size)
+        fresh = np.full(len(starts), block_size)                             # targets scored per window
+    else:
+        starts = np.arange(0, last + 1, stride)
+        if starts[-1] != last:
+            starts = np.append(starts, last)
+        fresh = np.diff(starts, prepend=starts[0] - block_size)
+    rows = torch.from_numpy(starts[:, None] + np.arange(block_size + 1))  # (W, T + 1) windows
+    windows = torch.from_numpy(ids)[rows]
+    scored = torch.arange(block_size) >= block_size - torch.from_numpy(fresh)[:, None]   # (W, T)
     total = 0.0
-    for i in range(0, n, batch_size):
-        logits = model(x[i:i + batch_size].to(device)).float()
-        targets = y[i:i + batch_size].reshape(-1).to(device)
-        total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets, reduction="sum").item()
+    for i in range(0, len(windows), batch_size):
+        x, y = windows[i:i + batch_size, :-1].to(device), windows[i:i + batch_size, 1:].to(device)
+        logits = model(x).float()                                            # (b, T, V)
+        nats = F.cross_entropy(logits.transpose(1, 2), y, reduction="none")  # (b, T)
+        total += nats[scored[i:i + batch_size].to(device)].sum().item()
     model.train(was_training)
-    return total / (n * block_size)
+    return total / int(fresh.sum())
 
 
 @dataclass
@@ -119,13 +142,15 @@ class TrainLog:
 
 def train_lm(model: nn.Module, train_ids: np.ndarray, val_ids: np.ndarray, *, steps: int, batch_size: int,
              block_size: int, lr: float, device: torch.device, warmup: int = 50, weight_decay: float = 0.1,
-             clip: float = 1.0, eval_every: int = 100, seed: int = 0, progress=None,
-             stop_after_seconds: float | None = None, stop_below: float | None = None) -> TrainLog:
+             clip: float = 1.0, eval_every: int = 100, eval_stride: int | None = None, seed: int = 0,
+             progress=None, stop_after_seconds: float | None = None,
+             stop_below: float | None = None) -> TrainLog:
     """Train ``model`` (ids ``(B, T)`` -> logits ``(B, T, V)``) for ``steps`` steps: a :class:`TrainLog`.
 
     AdamW with weight decay on the weight matrices only (not on biases, norms or embeddings),
     :func:`warmup_cosine`, gradient clipping at global norm ``clip``. The validation loss is
-    measured every ``eval_every`` steps and at the end (seconds exclude evaluation). Training stops
+    measured every ``eval_every`` steps and at the end (seconds exclude evaluation), by
+    :func:`eval_nats` with ``stride=eval_stride`` (``None``: consecutive blocks). Training stops
     early at an evaluation after ``stop_after_seconds`` of training, or with a validation loss at or
     below ``stop_below`` (the schedule still assumes ``steps``).
     """
@@ -155,7 +180,7 @@ def train_lm(model: nn.Module, train_ids: np.ndarray, val_ids: np.ndarray, *, st
             log.step.append(step)
             log.seconds.append(seconds)
             log.train_loss.append(float(np.mean(running)))
-            log.val_loss.append(eval_nats(model, val_ids, block_size, device))
+            log.val_loss.append(eval_nats(model, val_ids, block_size, device, stride=eval_stride))
             log.lr.append(sched.get_last_lr()[0])
             running = []
             if (stop_after_seconds is not None and seconds >= stop_after_seconds) or \

@@ -7,10 +7,17 @@ through ``n_layers`` blocks, and a linear head gives next-token logits ``(B, T, 
     post-norm (the 2017 paper):      x = ln1(x + attn(x));   x = ln2(x + mlp(x))
 
 ``attn`` is causal multi-head self-attention (position ``t`` sees positions ``<= t`` only) and
-``mlp`` is ``Linear(D, 4D) -> GELU -> Linear(4D, D)``. The configuration can also drop the
-residual connections, the LayerNorms or the position information, so that the lesson can
-measure what each does. Attention runs through ``F.scaled_dot_product_attention``; asking for
-the weights (:meth:`GPT.attention_maps`) computes them explicitly instead.
+``mlp`` is ``Linear(D, 4D) -> GELU -> Linear(4D, D)``. A final LayerNorm (pre-norm and no-norm
+models; a post-norm block already ends with one) precedes the head. The configuration can also
+drop the residual connections, the blocks' LayerNorms or the position information, so that the
+lesson can measure what each does. Attention runs through ``F.scaled_dot_product_attention``;
+asking for the weights (:meth:`GPT.attention_maps`) computes them explicitly instead.
+
+Two details of GPT-2 are switches, off by default: ``tie_weights`` (the head reuses the token
+embedding matrix, ``V x D`` parameters fewer) and ``scale_residual_init`` (the two projections
+that write into the residual stream, ``attn.proj`` and the MLP's second layer, start with standard
+deviation ``0.02 / sqrt(2 * n_layers)``, so that the sum of ``2 * n_layers`` branches keeps the
+stream's size at initialisation).
 """
 
 from __future__ import annotations
@@ -36,8 +43,11 @@ class GPTConfig:
         n_heads, n_layers: attention heads per block, and blocks.
         dropout: on the attention weights, after each block's two branches and after the embeddings.
         positions: ``"learned"`` (an embedding per position), ``"sinusoidal"`` (fixed) or ``"none"``.
-        norm: ``"pre"``, ``"post"`` or ``"none"`` (no LayerNorm at all).
+        norm: ``"pre"``, ``"post"`` or ``"none"`` (no LayerNorm in the blocks; the final one stays).
         residual: ``False`` drops the residual connections (``x = branch(x)``).
+        tie_weights: the head's weight is the token embedding (GPT-2); the head keeps its bias.
+        scale_residual_init: GPT-2's smaller initial weights for the projections into the residual
+            stream, standard deviation ``0.02 / sqrt(2 * n_layers)`` instead of ``0.02``.
     """
 
     vocab_size: int
@@ -49,6 +59,8 @@ class GPTConfig:
     positions: str = "learned"
     norm: str = "pre"
     residual: bool = True
+    tie_weights: bool = False
+    scale_residual_init: bool = False
 
     def __post_init__(self) -> None:
         if self.d_model % self.n_heads:
@@ -129,9 +141,15 @@ class GPT(nn.Module):
                              if cfg.positions == "sinusoidal" else torch.zeros(cfg.block_size, cfg.d_model))
         self.drop = nn.Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
-        self.ln_f = nn.LayerNorm(cfg.d_model) if cfg.norm == "pre" else nn.Identity()
+        self.ln_f = nn.LayerNorm(cfg.d_model) if cfg.norm != "post" else nn.Identity()
         self.head = nn.Linear(cfg.d_model, cfg.vocab_size)
         self.apply(self._init)
+        if cfg.scale_residual_init:
+            for block in self.blocks:
+                for proj in (block.attn.proj, block.mlp[2]):
+                    nn.init.normal_(proj.weight, 0.0, 0.02 / math.sqrt(2 * cfg.n_layers))
+        if cfg.tie_weights:
+            self.head.weight = self.tok.weight                                   # (V, D), one matrix
 
     @staticmethod
     def _init(m: nn.Module) -> None:

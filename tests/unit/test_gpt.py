@@ -52,6 +52,26 @@ def test_attention_maps_are_causal_distributions_and_match_the_fast_path():
     assert (maps[0].triu(1) == 0).all()
 
 
+def test_gpt2_switches_tie_the_head_and_scale_the_residual_projections():
+    plain, tied = _gpt(), _gpt(tie_weights=True)
+    assert tied.head.weight is tied.tok.weight
+    n = sum(p.numel() for p in plain.parameters())
+    assert sum(p.numel() for p in tied.parameters()) == n - V * 24
+    torch.manual_seed(0)
+    wide = GPT(GPTConfig(vocab_size=V, d_model=128, n_heads=4, n_layers=8, scale_residual_init=True))
+    for block in wide.blocks:
+        assert block.attn.proj.weight.std().item() == pytest.approx(0.02 / math.sqrt(16), rel=0.05)
+        assert block.mlp[2].weight.std().item() == pytest.approx(0.02 / math.sqrt(16), rel=0.05)
+        assert block.mlp[0].weight.std().item() == pytest.approx(0.02, rel=0.05)
+
+
+def test_norm_none_removes_the_blocks_layernorms_but_keeps_the_final_one():
+    model = _gpt(norm="none")
+    assert not any(isinstance(m, torch.nn.LayerNorm) for m in model.blocks.modules())
+    assert isinstance(model.ln_f, torch.nn.LayerNorm)
+    assert isinstance(_gpt(norm="post").ln_f, torch.nn.Identity)
+
+
 def test_sinusoidal_positions_follow_the_formula():
     pe = sinusoidal_positions(7, 8)
     assert pe.shape == (7, 8)
@@ -126,6 +146,39 @@ def test_eval_nats_equals_the_direct_cross_entropy():
         logits = model(torch.from_numpy(ids[:40]).view(5, 8))
         direct = torch.nn.functional.cross_entropy(logits.reshape(-1, V), torch.from_numpy(ids[1:41])).item()
     assert eval_nats(model, ids, 8, torch.device("cpu"), batch_size=2) == pytest.approx(direct, rel=1e-6)
+
+
+def _brute_force_nats(model, ids, context_start) -> float:
+    # every character i >= 1 predicted on its own from ids[context_start(i):i], one forward pass each
+    nats = []
+    with torch.no_grad():
+        for i in range(1, len(ids)):
+            context = torch.from_numpy(ids[context_start(i):i]).view(1, -1)
+            nats.append(-model(context)[0, -1].log_softmax(-1)[ids[i]].item())
+    return float(np.mean(nats))
+
+
+def test_sliding_eval_gives_every_character_its_full_context():
+    model, ids, t = _gpt(), np.random.default_rng(3).integers(0, V, size=45), 8
+    full = _brute_force_nats(model, ids, lambda i: max(0, i - t))
+    sliding = eval_nats(model, ids, t, torch.device("cpu"), batch_size=5, stride=1)
+    assert sliding == pytest.approx(full, rel=1e-5)
+    # stride = T is the same as consecutive blocks, each restarting its context (on whole blocks)
+    blocks = _brute_force_nats(model, ids[:41], lambda i: (i - 1) // t * t)
+    assert eval_nats(model, ids[:41], t, torch.device("cpu"), stride=t) == pytest.approx(blocks, rel=1e-5)
+    assert eval_nats(model, ids[:41], t, torch.device("cpu")) == pytest.approx(blocks, rel=1e-5)
+    between = eval_nats(model, ids, t, torch.device("cpu"), stride=3)
+    assert np.isfinite(between)
+    with pytest.raises(ValueError, match="must be between 1 and block_size"):
+        eval_nats(model, ids, t, torch.device("cpu"), stride=9)
+
+
+def test_one_block_carries_a_recurrent_state_over_the_whole_text():
+    torch.manual_seed(0)
+    model = CharGRU(V, 4, 8).eval()
+    ids = np.random.default_rng(4).integers(0, V, size=30)
+    carried = _brute_force_nats(model, ids, lambda i: 0)
+    assert eval_nats(model, ids, len(ids) - 1, torch.device("cpu")) == pytest.approx(carried, rel=1e-5)
 
 
 def test_train_lm_learns_a_repeating_text():
