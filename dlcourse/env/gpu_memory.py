@@ -166,7 +166,7 @@ def fit_batch_size(step: Callable[[int], object], batch_size: int, device: torch
         failed: BaseException | None = None
         try:
             step(batch_size)
-        except Exception as err:  # noqa: BLE001 -- anything but running out of memory is re-raised
+        except Exception as err:
             if not is_out_of_memory(err):
                 raise
             tries.append((batch_size, str(err)))

@@ -88,7 +88,7 @@ def _rank_main(task: bytes, rank: int, world_size: int, store_path: str, results
         dist.init_process_group("gloo", store=store, rank=rank, world_size=world_size)
         status = "error"
         value = fn(rank, world_size, *args)
-    except BaseException as err:  # noqa: BLE001 -- everything goes back to the parent, which raises it
+    except BaseException as err:
         results.put((time.time(), rank, status, f"{type(err).__name__}: {err}\n{traceback.format_exc()}"))
         return
     # Plain pickle: a tensor put on the queue as it is would travel as a handle to this process's

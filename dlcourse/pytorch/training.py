@@ -53,7 +53,7 @@ __all__ = ["Batch", "images_to_tensor", "ArrayDataset", "TensorBatches",  # from
            "save_checkpoint", "load_checkpoint", "fit"]
 
 
-class StopTraining(Exception):  # noqa: N818 -- a signal, not an error
+class StopTraining(Exception):
     """Raise from a callback to end :func:`fit` cleanly after the current epoch."""
 
 

@@ -280,6 +280,6 @@ def test_disk_search_would_find_hidden_tests_without_the_sandbox(tmp_path):
     """The hostile search is real: outside the sandbox it finds the solution source."""
     namespace = {"np": __import__("numpy")}
     search = hostile.DISK_SEARCH.split("FOUND = ")[0]
-    exec(compile(search, "disk_search", "exec"), namespace)  # noqa: S102 - our own fixture
+    exec(compile(search, "disk_search", "exec"), namespace)
     found = namespace["find_hidden_tests"]()
     assert any(Path(p).resolve() == hostile.SOLUTION.resolve() for p in found)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F  # noqa: N812
+import torch.nn.functional as F
 
 from dlcourse.numpy_nn.conv import conv2d, im2col, max_pool2d, output_size
 

@@ -5,18 +5,18 @@ import numpy as np
 import pytest
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.colors import to_hex  # noqa: E402
-from sklearn.metrics import confusion_matrix as sklearn_confusion_matrix  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.colors import to_hex
+from sklearn.metrics import confusion_matrix as sklearn_confusion_matrix
 
-from dlcourse.env.figures import (  # noqa: E402
+from dlcourse.env.figures import (
     confusion_matrix,
     plot_confusion_matrix,
     plot_per_seed,
     show_grid,
     tile_images,
 )
-from dlcourse.env.plotting import OKABE_ITO  # noqa: E402
+from dlcourse.env.plotting import OKABE_ITO
 
 
 @pytest.fixture

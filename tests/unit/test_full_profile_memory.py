@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import torch
-import torch.nn.functional as F  # noqa: N812
+import torch.nn.functional as F
 from torch import nn
 
 from dlcourse.env.gpu_memory import SavedTensorMemory

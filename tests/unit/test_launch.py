@@ -268,7 +268,7 @@ def test_run_in_processes_spawns_fresh_processes_that_run_a_notebooks_functions(
     monkeypatch.delenv(process_group.START_METHOD_ENV, raising=False)
     monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
     notebook = {"__name__": "__main__", "torch": torch, "dist": torch.distributed, "sys": sys}
-    exec(NOTEBOOK_CELL, notebook)  # noqa: S102 -- a notebook cell's definitions
+    exec(NOTEBOOK_CELL, notebook)
     assert notebook["rank_report"].__module__ == "__main__"
     assert process_group.start_method() == "spawn"
     got = process_group.run_in_processes(notebook["rank_report"], 2, 10.0, timeout_s=120)
@@ -278,5 +278,5 @@ def test_run_in_processes_spawns_fresh_processes_that_run_a_notebooks_functions(
 def test_forked_processes_are_copies_of_this_one(monkeypatch):
     monkeypatch.setenv(process_group.START_METHOD_ENV, "fork")
     notebook = {"__name__": "__main__", "torch": torch, "dist": torch.distributed, "sys": sys}
-    exec(NOTEBOOK_CELL, notebook)  # noqa: S102
+    exec(NOTEBOOK_CELL, notebook)
     assert process_group.run_in_processes(notebook["rank_report"], 2, 10.0) == [(30.0, True, 1)] * 2

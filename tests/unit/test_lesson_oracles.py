@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F  # noqa: N812
+import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from dlcourse.demos.learning_rate_explorer import descent_path

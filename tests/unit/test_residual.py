@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-import torch.nn.functional as F  # noqa: N812
+import torch.nn.functional as F
 
 from dlcourse.pytorch.residual import ResidualBlock, norm_layer
 

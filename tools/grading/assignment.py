@@ -109,12 +109,12 @@ class _StripExpected(ast.NodeTransformer):
         self.hidden = hidden
         self.check_names: list[tuple[str, bool]] = []  # (name bound by ``as``, hidden?)
 
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> Any:  # noqa: N802 - ast's naming
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> Any:
         if node.name.startswith(REFERENCE_PREFIX):
             return None
         return self.generic_visit(node)
 
-    def visit_With(self, node: ast.With) -> Any:  # noqa: N802
+    def visit_With(self, node: ast.With) -> Any:
         bound = []
         for item in node.items:
             block = _checking_name(item)
@@ -125,7 +125,7 @@ class _StripExpected(ast.NodeTransformer):
         del self.check_names[len(self.check_names) - len(bound):]
         return node
 
-    def visit_Call(self, node: ast.Call) -> Any:  # noqa: N802
+    def visit_Call(self, node: ast.Call) -> Any:
         self.generic_visit(node)
         func = node.func
         if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):

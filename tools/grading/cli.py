@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown := [f for f in exports if f not in FORMATS]:
         p.error(f"--export: unknown format(s) {', '.join(unknown)}; known: {', '.join(FORMATS)}")
 
-    import nbgrader.preprocessors  # noqa: F401
+    import nbgrader.preprocessors
     import nbgrader.utils  # noqa: F401
 
     import tools.make_exercises  # noqa: F401 - imported once here, shared by the forked workers

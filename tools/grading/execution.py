@@ -211,7 +211,7 @@ def execute(nb: Any, *, cell_timeout: int, notebook_timeout: int, max_output_byt
                     import asyncio
 
                     asyncio.run(km.shutdown_kernel(now=True))
-            except Exception:  # noqa: BLE001 - best effort; the sandbox dies with its kernel
+            except Exception:
                 pass
     finally:
         remove_folder(scratch)

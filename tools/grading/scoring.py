@@ -81,7 +81,7 @@ def judge_block(block: dict, records: list) -> tuple[bool, str, str]:
             label = "" if hidden else _short(check.get("name", key["name"]), 300)
             failure = _verdict(key, label, check)
             full = _verdict(key, key["name"], check) if failure is not None and hidden else None
-        except Exception as error:  # noqa: BLE001 - a malformed record fails its check
+        except Exception as error:
             failure = full = Failure("missing", f"{key['name']}: the value sent could not be read "
                                                 f"({type(error).__name__}: {_short(error, 100)})")
         if failure is not None:
@@ -152,7 +152,7 @@ def _read(path: Path) -> tuple[Any | None, str]:
     try:
         submission = nbformat.reads(text, as_version=4)
         nbformat.validate(submission)
-    except Exception as error:  # noqa: BLE001 - nbformat raises several kinds
+    except Exception as error:
         return None, (f"not a notebook: JSON, but not a valid Jupyter notebook "
                       f"({type(error).__name__}: {str(error).splitlines()[0][:200]})")
     return submission, ""

@@ -43,7 +43,7 @@ def _worker(student: str, path: Path, source: Path, result_path: Path, log_path:
     os.dup2(log, 2)
     try:
         result = grade_submission(path, source, **options)
-    except BaseException as error:  # noqa: BLE001 - reported as this submission's status
+    except BaseException as error:
         import traceback
 
         traceback.print_exc()
@@ -139,7 +139,7 @@ def in_child(function, **kwargs):
             send.send(("ok", function(**kwargs)))
         except SystemExit as error:
             send.send(("exit", str(error.code)))
-        except BaseException as error:  # noqa: BLE001 - reported by the parent
+        except BaseException as error:
             send.send(("exit", f"{type(error).__name__}: {error}"))
         os._exit(0)
 
