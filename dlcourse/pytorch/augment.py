@@ -12,7 +12,7 @@ generator):
   probability ``p`` (DeVries and Taylor's *cutout*, Zhong et al.'s *random erasing*).
 
 :func:`augmenter` chains them into one ``x -> x`` function with its own generator, the form
-:class:`dlcourse.pytorch.small_mlp.AugmentedBatches` applies to every training batch.
+:class:`AugmentedBatches` applies to every training batch, afresh each epoch.
 
 >>> x = torch.arange(4.0).view(1, 1, 1, 4)
 >>> random_flip(x, torch.Generator().manual_seed(0), p=1.0)
@@ -21,11 +21,13 @@ tensor([[[[3., 2., 1., 0.]]]])
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 
 import torch
 
-__all__ = ["random_shift", "random_flip", "random_erasing", "augmenter"]
+from dlcourse.pytorch.training import Batch
+
+__all__ = ["random_shift", "random_flip", "random_erasing", "augmenter", "AugmentedBatches"]
 
 
 def _check_batch(x: torch.Tensor, name: str) -> None:
@@ -154,3 +156,17 @@ def augmenter(shift: int = 0, flip: float = 0.0, erase: int = 0, erase_p: float 
         return x
 
     return augment
+
+
+class AugmentedBatches:
+    """Wrap ``(x, y)`` batches and apply ``augment(x)`` to every training batch, afresh each epoch."""
+
+    def __init__(self, batches: Iterable[Batch], augment: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        self.batches, self.augment = batches, augment
+
+    def __len__(self) -> int:
+        return len(self.batches)  # type: ignore[arg-type]
+
+    def __iter__(self) -> Iterator[Batch]:
+        for x, y in self.batches:
+            yield self.augment(x), y

@@ -17,7 +17,7 @@ every weight matrix by the factor ``1 - lr * decay`` at each step, outside the a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,9 +25,10 @@ import torch
 from torch import nn
 
 from dlcourse.data.fashion_mnist import load_fashion_mnist
-from dlcourse.pytorch.training import Batch, EarlyStopping, History, TensorBatches, evaluate, fit
+from dlcourse.pytorch.augment import AugmentedBatches
+from dlcourse.pytorch.training import EarlyStopping, History, TensorBatches, evaluate, fit
 
-__all__ = ["OverfitData", "load_overfit_data", "make_mlp", "l2_param_groups", "AugmentedBatches",
+__all__ = ["OverfitData", "load_overfit_data", "make_mlp", "l2_param_groups",
            "train_mlp", "SweepResult", "sweep"]
 
 SIDE = 14  #: images are shrunk to SIDE x SIDE pixels
@@ -110,20 +111,6 @@ def l2_param_groups(model: nn.Module, lam: float, n: int) -> list[dict]:
     weights = [p for p in model.parameters() if p.ndim >= 2]
     others = [p for p in model.parameters() if p.ndim < 2]
     return [{"params": weights, "weight_decay": 2.0 * lam / n}, {"params": others, "weight_decay": 0.0}]
-
-
-class AugmentedBatches:
-    """Wrap ``(x, y)`` batches and apply ``augment(x)`` to every training batch, afresh each epoch."""
-
-    def __init__(self, batches: Iterable[Batch], augment: Callable[[torch.Tensor], torch.Tensor]) -> None:
-        self.batches, self.augment = batches, augment
-
-    def __len__(self) -> int:
-        return len(self.batches)  # type: ignore[arg-type]
-
-    def __iter__(self) -> Iterator[Batch]:
-        for x, y in self.batches:
-            yield self.augment(x), y
 
 
 def train_mlp(data: OverfitData, n_train: int = 300, *, width: int = 256, depth: int = 2,

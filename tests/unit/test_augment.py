@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from dlcourse.pytorch.augment import augmenter, random_erasing, random_flip, random_shift
+from dlcourse.pytorch.augment import AugmentedBatches, augmenter, random_erasing, random_flip, random_shift
 
 
 def batch(b=6, c=2, h=5, w=7, seed=0):
@@ -81,3 +81,19 @@ def test_bad_inputs_say_what_is_wrong():
         random_erasing(torch.zeros(1, 1, 5, 5), g, size=6)
     with pytest.raises(ValueError, match="shift and erase must be"):
         augmenter(shift=-2)
+
+
+def test_augmented_batches_transform_every_batch_afresh_each_epoch():
+    batches = [(batch(b=2, seed=s), torch.tensor([s, s])) for s in range(3)]
+    calls = []
+
+    def augment(x):
+        calls.append(x)
+        return -x
+
+    wrapped = AugmentedBatches(batches, augment)
+    assert len(wrapped) == 3
+    for _ in range(2):  # two epochs: the transform runs again on every batch
+        for (x, y), (x0, y0) in zip(wrapped, batches, strict=True):
+            assert torch.equal(x, -x0) and torch.equal(y, y0)
+    assert len(calls) == 6
