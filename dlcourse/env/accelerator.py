@@ -92,11 +92,19 @@ def mixed_precision_dtype(device: torch.device | str) -> torch.dtype | None:
     """
     device = torch.device(device)
     if device.type == "cuda":
-        native = torch.cuda.is_bf16_supported(including_emulation=False)
-        return torch.bfloat16 if native else torch.float16
+        return torch.bfloat16 if _bf16_is_native() else torch.float16
     if device.type == "cpu":
         return torch.bfloat16
     return None
+
+
+def _bf16_is_native() -> bool:
+    """torch's check without emulation; an older PyTorch (no ``including_emulation``) counted only
+    native bfloat16, which is compute capability 8.0 and newer (or a ROCm GPU)."""
+    try:
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    except TypeError:
+        return bool(torch.version.hip) or torch.cuda.get_device_capability() >= (8, 0)
 
 
 def needs_grad_scaler(dtype: torch.dtype | None) -> bool:
@@ -110,7 +118,11 @@ def tf32_supported(device: torch.device | str) -> bool:
     ``torch.cuda.is_tf32_supported()`` decides (it asks about the current CUDA device); a T4 (7.5),
     a V100, a CPU and an Apple GPU have no TF32, so allowing it there changes nothing.
     """
-    return torch.device(device).type == "cuda" and torch.cuda.is_tf32_supported()
+    if torch.device(device).type != "cuda":
+        return False
+    if hasattr(torch.cuda, "is_tf32_supported"):
+        return torch.cuda.is_tf32_supported()
+    return not torch.version.hip and torch.cuda.get_device_capability() >= (8, 0)  # older PyTorch
 
 
 def tf32_enabled() -> bool:
@@ -118,7 +130,10 @@ def tf32_enabled() -> bool:
 
     It reads ``"tf32"`` when allowed; ``"ieee"``, or ``"none"`` (not set: PyTorch's default, off), when not.
     """
-    return torch.backends.cuda.matmul.fp32_precision == "tf32"
+    matmul = torch.backends.cuda.matmul
+    if not hasattr(matmul, "fp32_precision"):  # an older PyTorch has only the allow_tf32 flags
+        return bool(matmul.allow_tf32)
+    return matmul.fp32_precision == "tf32"
 
 
 @contextmanager
@@ -127,21 +142,27 @@ def use_tf32(enabled: bool = True) -> Iterator[None]:
 
     It sets PyTorch's current switches, ``fp32_precision`` (``"tf32"`` or ``"ieee"``) of
     ``torch.backends.cuda.matmul``, ``torch.backends.cudnn.conv`` and ``torch.backends.cudnn.rnn``
-    (the ``allow_tf32`` flags are on their way out, and mixing the two APIs is an error), and puts
+    (the ``allow_tf32`` flags are on their way out, and mixing the two APIs is an error; an older
+    PyTorch, which has only those flags, gets them instead), and puts
     back exactly what was there before, PyTorch's defaults included: TF32 off for matrix products,
     on for convolutions. TF32 keeps float32's range with a 10-bit mantissa (like float16's): about
     3 significant digits per product, summed in float32. It changes nothing where
     :func:`tf32_supported` is False (a CPU, a T4).
     """
-    switches = (torch.backends.cuda.matmul, torch.backends.cudnn.conv, torch.backends.cudnn.rnn)
-    before = [s.fp32_precision for s in switches]
+    if hasattr(torch.backends.cuda.matmul, "fp32_precision"):
+        switches = (torch.backends.cuda.matmul, torch.backends.cudnn.conv, torch.backends.cudnn.rnn)
+        name, value = "fp32_precision", "tf32" if enabled else "ieee"
+    else:  # an older PyTorch: the allow_tf32 flags of matrix products and of cuDNN
+        switches = (torch.backends.cuda.matmul, torch.backends.cudnn)
+        name, value = "allow_tf32", enabled
+    before = [getattr(s, name) for s in switches]
     try:
         for s in switches:
-            s.fp32_precision = "tf32" if enabled else "ieee"
+            setattr(s, name, value)
         yield
     finally:
-        for s, precision in zip(switches, before, strict=True):
-            s.fp32_precision = precision
+        for s, previous in zip(switches, before, strict=True):
+            setattr(s, name, previous)
 
 
 def round_to_tf32(t: torch.Tensor) -> torch.Tensor:

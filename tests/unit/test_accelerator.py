@@ -69,6 +69,33 @@ def test_mixed_precision_is_bfloat16_only_where_the_gpu_has_it_natively(monkeypa
     assert acc.tf32_supported(CUDA) == (props.major >= 8) and not acc.tf32_supported(CPU)
 
 
+@pytest.mark.parametrize(("gpu", "expected"), [("Tesla T4", torch.float16),
+                                             ("NVIDIA A100-SXM4-40GB", torch.bfloat16)])
+def test_an_older_pytorch_without_the_emulation_switch_still_picks_by_capability(monkeypatch, gpu, expected):
+    """pyproject.toml admits PyTorch releases whose checks take no arguments and that have no
+    is_tf32_supported: the pretend GPU's capability decides there too."""
+    props = pretend_gpu(monkeypatch, gpu)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)  # the old signature
+    monkeypatch.delattr(torch.cuda, "is_tf32_supported")
+    assert acc.mixed_precision_dtype(CUDA) == expected
+    assert acc.tf32_supported(CUDA) == (props.major >= 8) and not acc.tf32_supported(CPU)
+
+
+def test_use_tf32_on_an_older_pytorch_sets_and_restores_the_allow_tf32_flags(monkeypatch):
+    """Where ``fp32_precision`` does not exist yet, the allow_tf32 flags are the switches."""
+    from types import SimpleNamespace
+
+    matmul, cudnn = SimpleNamespace(allow_tf32=False), SimpleNamespace(allow_tf32=True)
+    monkeypatch.setattr(torch.backends.cuda, "matmul", matmul)
+    monkeypatch.setattr(torch.backends, "cudnn", cudnn)
+    assert not acc.tf32_enabled()
+    with acc.use_tf32():
+        assert acc.tf32_enabled() and matmul.allow_tf32 and cudnn.allow_tf32
+    with acc.use_tf32(False):
+        assert not acc.tf32_enabled() and not cudnn.allow_tf32
+    assert (matmul.allow_tf32, cudnn.allow_tf32) == (False, True)
+
+
 def test_a_t4_trains_the_full_profile_in_float16_with_a_gradient_scaler(monkeypatch, tmp_path):
     pretend_gpu(monkeypatch, "Tesla T4")
     profile = run_profile(device=CUDA)  # no $DLCOURSE_PROFILE: a CUDA device chooses full
