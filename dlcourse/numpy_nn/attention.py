@@ -29,8 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["causal_mask", "softmax_backward", "attention_forward", "attention_backward", "split_heads",
-           "merge_heads",
-           "MHAParams", "init_mha", "mha_forward", "mha_backward", "torch_mha_weights"]
+           "merge_heads", "MHAParams", "init_mha", "mha_forward", "mha_backward", "torch_mha_weights"]
 
 
 def causal_mask(t: int) -> np.ndarray:
