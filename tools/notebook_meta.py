@@ -19,22 +19,18 @@ EXERCISES = ROOT / "exercises"
 #: Committed with outputs, checked by strict nbval.
 WITH_OUTPUTS = (LESSONS, SOLUTIONS)
 
-#: Exact text of the setup cell. ``{repo}`` is filled from pyproject.toml.
-SETUP_CELL = '''\
-# Course setup: the same first code cell in every notebook (see notebooks/00_setup.ipynb).
-# On Colab it fetches the course and installs it without replacing Colab's torch or numpy;
-# anywhere else it does nothing, because `make lab` installed the course already.
+#: Exact text of the setup cell. ``{repo}`` is filled from pyproject.toml. The Colab-like test
+#: (tests/system/test_colab_like.py) runs this very cell with the URL and folder pointed elsewhere.
+COLAB_DIR = "/content/dlcourse"
+SETUP_CELL = f'''\
+# Course setup, the same in every notebook: on Colab, fetch the course and install it beside
+# Colab's own torch and numpy. Anywhere else it does nothing (`make lab` installed the course).
 import sys
 
 if "google.colab" in sys.modules:
-    import os
-
-    course = os.environ.get("DLCOURSE_COLAB_DIR", "/content/dlcourse")
-    if not os.path.isdir(course):
-        source = os.environ.get("DLCOURSE_SOURCE", "{repo}")
-        !git clone --quiet --depth 1 {{source}} {{course}}
-    %pip install --quiet -e {{course}}
-    sys.path.insert(0, course)'''
+    !test -d {COLAB_DIR} || git clone -q --depth 1 {{repo}} {COLAB_DIR}
+    %pip install --quiet -e {COLAB_DIR}
+    sys.path.insert(0, "{COLAB_DIR}")'''
 
 BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 

@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from dlcourse.demos.base import FigureDemo
-from dlcourse.env.palette import OKABE_ITO
+from dlcourse.plots.palette import OKABE_ITO
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from dlcourse.demos.base import FigureDemo
-from dlcourse.env.palette import CONTRAST, OKABE_ITO
 from dlcourse.numpy_nn.activations import ACTIVATIONS
+from dlcourse.plots.palette import CONTRAST, OKABE_ITO
 
 #: Activation functions offered by the explorer: name -> elementwise function (lesson 02 builds
 #: them; :mod:`dlcourse.numpy_nn.activations` keeps them).

@@ -13,7 +13,7 @@ from html import escape
 import ipywidgets as widgets
 
 from dlcourse.demos.base import InteractiveDemo
-from dlcourse.env.palette import OKABE_ITO
+from dlcourse.plots.palette import OKABE_ITO
 
 #: The approaches a learner can choose from, in the order the quiz shows them.
 APPROACHES: tuple[str, ...] = (

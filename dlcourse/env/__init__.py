@@ -1,2 +1,2 @@
-"""The machine a lesson runs on: device, seeds, run profile, GPU-only calls, progress bars and the
-figure style (modules listed in docs/architecture.md). Nothing here imports another part of dlcourse."""
+"""The machine a lesson runs on: device, seeds, run profile, GPU-only calls, progress bars.
+Nothing here imports another part of dlcourse (docs/architecture.md lists the modules)."""

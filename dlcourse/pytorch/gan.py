@@ -331,7 +331,7 @@ def plot_ring_snapshots(run: GanRun, centres: np.ndarray, std: float, axes: Sequ
     """
     import matplotlib.pyplot as plt
 
-    from dlcourse.env.plotting import OKABE_ITO
+    from dlcourse.plots.style import OKABE_ITO
 
     steps = sorted(run.snapshots)
     if not steps:

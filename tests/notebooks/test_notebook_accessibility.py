@@ -1,7 +1,7 @@
 """Accessible notebooks: every picture in a committed notebook also says its point in text.
 
 Every committed notebook cell that shows a picture (an ``image/png`` output) also prints a
-one-line text summary, ``Figure: ...`` (the format of ``dlcourse.env.plotting.summary_line``), so
+one-line text summary, ``Figure: ...`` (the format of ``dlcourse.plots.style.summary_line``), so
 that a screen-reader user and a text-only CI log get the point.
 
 What this does not check: the titles and labels of figures drawn inside the notebooks' own cells

@@ -27,7 +27,7 @@ def test_badges_and_setup_cell_follow_the_one_configured_url(monkeypatch):
     nb = ROOT / "notebooks" / "00_setup.ipynb"
     assert notebook_meta.badge_markdown(nb).endswith(
         "(https://colab.research.google.com/github/someone/elsewhere/blob/main/notebooks/00_setup.ipynb)")
-    assert '"https://github.com/someone/elsewhere"' in notebook_meta.setup_cell_source()
+    assert " https://github.com/someone/elsewhere /content/dlcourse\n" in notebook_meta.setup_cell_source()
 
 
 def test_setup_cell_does_nothing_outside_colab():

@@ -1,4 +1,4 @@
-"""Every colour a lesson or solution draws comes from dlcourse.env.palette, as in the package.
+"""Every colour a lesson or solution draws comes from dlcourse.plots.palette, as in the package.
 
 Categories take ``OKABE_ITO[k]``; values take a colour map named in ``COLORMAPS``; text or outlines
 on a colour map may be ``"white"`` or ``"black"`` (``CONTRAST``). The scan is the package's
@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dlcourse.env.palette import COLORMAPS, CONTRAST
+from dlcourse.plots.palette import COLORMAPS, CONTRAST
 from tests.unit.test_palette import CMAP, HEX, NAMED
 
 ROOT = Path(__file__).resolve().parents[2]

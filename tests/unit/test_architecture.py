@@ -19,11 +19,12 @@ PACKAGE = REPO / "dlcourse"
 #: ``top`` is checks, cli, doctor and __main__; a part may always import from itself.
 ALLOWED_PARTS: dict[str, set[str]] = {
     "env": set(),
+    "plots": set(),
     "numpy_nn": {"env"},
     "data": {"env"},
-    "pytorch": {"env", "data"},
-    "demos": {"env", "numpy_nn", "pytorch", "data"},
-    "top": {"env", "numpy_nn", "pytorch", "data", "demos"},
+    "pytorch": {"env", "data", "plots"},
+    "demos": {"env", "plots", "numpy_nn", "pytorch", "data"},
+    "top": {"env", "plots", "numpy_nn", "pytorch", "data", "demos"},
 }
 
 

@@ -1,4 +1,4 @@
-"""The recurring figures (dlcourse.env.figures): their numbers, their layout, their errors."""
+"""The recurring figures (dlcourse.plots.figures): their numbers, their layout, their errors."""
 
 import matplotlib
 import numpy as np
@@ -9,14 +9,14 @@ import matplotlib.pyplot as plt
 from matplotlib.colors import to_hex
 from sklearn.metrics import confusion_matrix as sklearn_confusion_matrix
 
-from dlcourse.env.figures import (
+from dlcourse.plots.figures import (
     confusion_matrix,
     plot_confusion_matrix,
     plot_per_seed,
     show_grid,
     tile_images,
 )
-from dlcourse.env.plotting import OKABE_ITO
+from dlcourse.plots.style import OKABE_ITO
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
-"""Every colour in the package comes from dlcourse.env.palette."""
+"""Every colour in the package comes from dlcourse.plots.palette."""
 
 import re
 from pathlib import Path
 
 import pytest
 
-from dlcourse.env.palette import COLORMAPS, CONTRAST, OKABE_ITO
+from dlcourse.plots.palette import COLORMAPS, CONTRAST, OKABE_ITO
 
 PACKAGE = Path(__file__).resolve().parents[2] / "dlcourse"
 SOURCES = sorted(p for p in PACKAGE.rglob("*.py") if p.name != "palette.py")

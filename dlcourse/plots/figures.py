@@ -6,7 +6,7 @@ The numbers behind a figure come from a plain function that the tests check
 (:func:`confusion_matrix`, :func:`tile_images`); the ``plot_``/``show_`` function draws them on
 a matplotlib ``Axes`` you pass in, and leaves titles you did not ask for to you.
 
-Colours come from :mod:`dlcourse.env.palette`: the Okabe-Ito palette for categories, the course's
+Colours come from :mod:`dlcourse.plots.palette`: the Okabe-Ito palette for categories, the course's
 ``image.cmap`` (viridis, perceptually uniform and colour-blind safe) for matrices, and grey levels
 (``"gray"`` / ``"gray_r"``, perceptually uniform too) for images that are themselves grey.
 """
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from dlcourse.env.palette import CONTRAST, OKABE_ITO
+from dlcourse.plots.palette import CONTRAST, OKABE_ITO
 
 __all__ = ["confusion_matrix", "plot_confusion_matrix", "tile_images", "show_grid", "plot_per_seed"]
 

@@ -1,11 +1,12 @@
 """One plotting style for the whole course: readable, consistent, colour-blind safe.
 
-Call :func:`use_course_style` once at the top of a notebook. The palette is Okabe & Ito's
-(2008) eight colours, distinguishable with the common forms of colour blindness; it and the
-colour maps the course uses are defined in :mod:`dlcourse.env.palette`.
+:func:`dlcourse.lesson.start` applies :func:`use_course_style` at the top of every notebook. The
+palette is Okabe & Ito's (2008) eight colours, distinguishable with the common forms of colour
+blindness; it and the colour maps the course uses are defined in :mod:`dlcourse.plots.palette`.
 Every figure should also carry a title, axis labels with units, and a one-line text summary
 printed next to it (:func:`summary_line`), so a screen reader or a text log gets the point;
-:func:`figure_problems` (or :func:`check_figure`) says what a figure still lacks.
+:func:`figure_problems` (or :func:`check_figure`) says what a figure still lacks, and
+:func:`show` does all three at the end of a figure's cell: check, show, summarise.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from __future__ import annotations
 import re
 
 import matplotlib as mpl
+import matplotlib.pyplot as plt
 from cycler import cycler
 from matplotlib.figure import Figure
 
-from dlcourse.env.palette import COLORMAPS, OKABE_ITO
+from dlcourse.plots.palette import COLORMAPS, OKABE_ITO
 
 __all__ = ["OKABE_ITO", "COLORMAPS", "COURSE_STYLE", "use_course_style", "summary_line",
-           "figure_problems", "check_figure"]
+           "figure_problems", "check_figure", "figure_title", "show"]
 
 #: The rcParams :func:`use_course_style` applies.
 COURSE_STYLE: dict[str, object] = {
@@ -112,3 +114,27 @@ def check_figure(fig: Figure) -> Figure:
     if problems:
         raise ValueError("this figure is not accessible yet:\n- " + "\n- ".join(problems))
     return fig
+
+
+def figure_title(fig: Figure) -> str:
+    """Return the title a reader sees: the ``suptitle``, else the axes' titles joined by ``"; "``."""
+    if fig.get_suptitle().strip():
+        return fig.get_suptitle().strip()
+    titles = [ax.get_title(loc=loc).strip() for ax in fig.axes for loc in ("center", "left", "right")]
+    return "; ".join(title for title in titles if title)
+
+
+def show(fig: Figure, **numbers: float | int | str) -> None:
+    """Check that ``fig`` keeps the course's rules, show it, and print its one-line summary.
+
+    The summary is :func:`summary_line` of the figure's own title (:func:`figure_title`) and the
+    ``numbers`` the figure is about, e.g. ``show(fig, start=2.3, end=0.41)`` prints
+    ``Figure: Training loss -- start=2.3, end=0.41``.
+
+    Raises:
+        ValueError: when the figure lacks a title, a label or a unit (:func:`check_figure`);
+            nothing is shown then.
+    """
+    check_figure(fig)
+    plt.show()
+    print(summary_line(figure_title(fig), **numbers))

@@ -1,6 +1,6 @@
 """The course's colours: one palette for categories, a few named colour maps for values.
 
-Every colour a figure or widget of the course uses comes from here (:mod:`dlcourse.env.plotting`
+Every colour a figure or widget of the course uses comes from here (:mod:`dlcourse.plots.style`
 re-exports :data:`OKABE_ITO` and applies it as matplotlib's colour cycle). This module imports
 nothing, so a widget that only needs a colour does not load matplotlib.
 """

@@ -1,0 +1,1 @@
+"""The course's figures: colours, style and readability rules, and the plots lessons share."""
