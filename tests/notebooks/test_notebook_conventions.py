@@ -94,3 +94,4 @@ def test_tolerances_are_well_formed(path):
         if tolerance is not None:
             assert set(tolerance) <= {"abs", "rel", "int_abs"}, tolerance
             assert all(isinstance(v, int | float) and v >= 0 for v in tolerance.values()), tolerance
+
