@@ -54,7 +54,8 @@ def test_title_cell(path):
 def test_lessons_seed_and_end_with_a_summary(path):
     nb = nbformat.read(path, as_version=4)
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    assert "seed_everything(" in code, "lessons start with seed_everything() so outputs are reproducible"
+    assert "rng = start(seed=" in code or "seed_everything(" in code, \
+        "lessons begin with dlcourse.lesson.start(seed=...) so that outputs are reproducible"
     last = nb.cells[-1]
     assert last.cell_type == "markdown" and "summary" in last.source.lower()
 
