@@ -12,9 +12,10 @@ PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
 # Test workers (pytest-xdist): one per logical core by default (each notebook kernel runs one
 # thread), so an 8-core laptop runs the suite in a fraction of CI's time; `make test WORKERS=2`.
 WORKERS ?= $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
-# One notebook per worker (each kernel uses one thread); one at a time when each uses two threads
-# (NUMERICS=threads2), since two multi-threaded kernels on two cores spin-wait and crawl.
-NBVAL = --nbval-current-env -n $(if $(filter threads2,$(NUMERICS)),1,$(WORKERS)) --dist loadfile
+# One notebook per worker (each kernel uses one thread); half as many when each uses two threads
+# (NUMERICS=threads2), since more multi-threaded kernels than cores spin-wait and crawl.
+HALF_WORKERS = $(shell w=$$(( $(WORKERS) / 2 )); echo $$(( w > 0 ? w : 1 )))
+NBVAL = --nbval-current-env -n $(if $(filter threads2,$(NUMERICS)),$(HALF_WORKERS),$(WORKERS)) --dist loadfile
 
 # Reproducible notebook outputs: the same hash seed and thread counts for `make outputs` and
 # `make test` (each notebook also calls dlcourse.env.seeding.seed_everything).
@@ -40,12 +41,8 @@ ifeq ($(filter $(NUMERICS),default avx2 sse threads2),)
 $(error NUMERICS=$(NUMERICS) is not one of: default avx2 sse threads2)
 endif
 NOTEBOOK_ENV := $(DETERMINISM) $(NUMERICS_$(NUMERICS))
-# The notebooks whose outputs come from training: CI also runs them under a second configuration.
-TRAINING_NOTEBOOKS := $(wildcard notebooks/0[789]*_*.ipynb notebooks/1[0-9]*.ipynb \
-	solutions/0[789]*_*.ipynb solutions/1[0-9]*_*.ipynb)
-
 .PHONY: lab test setup data outputs sync lint unit notebook-tests system notebooks notebooks-elsewhere \
-	notebooks-training lock clean help gpu-check book linkcheck
+	notebooks-measured notebooks-exact lock clean help gpu-check book linkcheck
 .DEFAULT_GOAL := help
 
 help:
@@ -103,25 +100,33 @@ system: data book
 
 # Strict nbval for committed outputs (lessons and solutions), lax for generated exercises.
 # Measured cells are compared within the tolerance their notebook states (tests/notebooks/nbval_measured.py).
+# `make notebooks` checks every notebook under one configuration (NUMERICS=sse: as a CPU without AVX).
 STRICT_NBVAL = $(NOTEBOOK_ENV) $(PYTEST) --nbval --nbval-sanitize-with tests/notebooks/nbval-sanitize.cfg $(NBVAL)
+LAX_EXERCISES = $(if $(wildcard exercises/*.ipynb),$(NOTEBOOK_ENV) $(PYTEST) --nbval-lax $(NBVAL) exercises)
 notebooks: data
 	$(STRICT_NBVAL) notebooks $(wildcard solutions/*.ipynb)
-	$(if $(wildcard exercises/*.ipynb),$(NOTEBOOK_ENV) $(PYTEST) --nbval-lax $(NBVAL) exercises)
+	$(LAX_EXERCISES)
 
-# The training notebooks once more, computing as another CPU would, so that the committed outputs
-# are proven on two kinds of machine in every run: as a CPU without AVX-512 where this one has it
-# (as fast as the default), else as one without AVX at all (slower, but still different); on a
-# CPU that is not x86-64, with two threads.
+# `make test` executes each notebook once. The notebooks with measured cells (numbers that may
+# drift between machines: anything trained or fitted; `python -m tools.notebook_meta measured`)
+# compute as another CPU would, so that every CI run proves their committed outputs on a second
+# kind of machine: as a CPU without AVX-512 where this one has it, else as one without AVX at all,
+# on a CPU that is not x86-64 with two threads. The others hold no drifting number and run as this
+# machine computes, with the exercises. `make test ELSEWHERE=sse` picks the second kind.
 HAS_AVX512 := $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo yes)
-ELSEWHERE := $(if $(X86_64),$(if $(HAS_AVX512),avx2,sse),threads2)
+ELSEWHERE ?= $(if $(X86_64),$(if $(HAS_AVX512),avx2,sse),threads2)
 notebooks-elsewhere: data
-	$(MAKE) --no-print-directory notebooks-training NUMERICS=$(ELSEWHERE)
+	$(MAKE) --no-print-directory notebooks-measured NUMERICS=$(ELSEWHERE)
 
-notebooks-training: data
-	$(STRICT_NBVAL) $(TRAINING_NOTEBOOKS)
+notebooks-measured: data
+	$(STRICT_NBVAL) $$($(BIN)/python -m tools.notebook_meta measured)
+
+notebooks-exact: data
+	$(STRICT_NBVAL) $$($(BIN)/python -m tools.notebook_meta exact)
+	$(LAX_EXERCISES)
 
 # Each phase is timed; the table is printed at the end and kept in build/test-times.md.
-TEST_PHASES := lint unit notebook-tests system notebooks notebooks-elsewhere
+TEST_PHASES := lint unit notebook-tests system notebooks-elsewhere notebooks-exact
 test: $(STAMP)
 	rm -f build/notebook-times.md build/test-times.md
 	@mkdir -p build && printf '| phase | seconds |\n|---|---|\n' > build/test-times.md

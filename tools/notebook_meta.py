@@ -2,11 +2,15 @@
 
 - which folders hold which kind of notebook (lessons, solution sources, generated exercises);
 - the repository URL (configured once, in pyproject.toml's ``[project.urls] Repository``);
-- the generated first two cells of every notebook: the Colab badge and the setup cell.
+- the generated first two cells of every notebook: the Colab badge and the setup cell;
+- which cells are *measured* (their numbers may drift between machines, within a tolerance), and so
+  which notebooks ``make test`` checks computing as another CPU would (``python -m
+  tools.notebook_meta measured``; the others: ``exact``).
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import nbformat
@@ -31,6 +35,9 @@ if "google.colab" in sys.modules:
     !test -d {COLAB_DIR} || git clone -q --depth 1 {{repo}} {COLAB_DIR}
     %pip install --quiet -e {COLAB_DIR}
     sys.path.insert(0, "{COLAB_DIR}")'''
+
+#: The tag of a measured cell (tests/notebooks/nbval_measured.py compares it within a tolerance).
+MEASURED_TAG = "measured"
 
 BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 
@@ -70,3 +77,28 @@ def title(nb: nbformat.NotebookNode) -> str:
                 if line.startswith("# "):
                     return line[2:].strip()
     return "(untitled)"
+
+
+def is_measured(cell: nbformat.NotebookNode) -> bool:
+    """A cell tagged ``measured`` or stating its own ``dlcourse.tolerance``."""
+    return MEASURED_TAG in cell.metadata.get("tags", []) or "tolerance" in cell.metadata.get("dlcourse", {})
+
+
+def holds_measured_cells(path: Path) -> bool:
+    return any(is_measured(cell) for cell in nbformat.read(path, as_version=4).cells)
+
+
+def main(argv: list[str]) -> int:
+    """Print the committed notebooks (lessons, solutions) with measured cells, or those without."""
+    if argv not in (["measured"], ["exact"]):
+        print("usage: python -m tools.notebook_meta measured|exact", file=sys.stderr)
+        return 2
+    want = argv == ["measured"]
+    for path in course_notebooks(*WITH_OUTPUTS):
+        if holds_measured_cells(path) == want:
+            print(path.relative_to(ROOT).as_posix())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from tools.notebook_meta import is_measured
+
 #: Tolerance of a measured cell that states none (nor does its notebook). An accuracy near 0.8
 #: may move by 0.005 + 0.01 * 0.8 = 0.013: enough for last-digit drift, while an accuracy two
 #: points lower fails.
@@ -51,7 +53,7 @@ DEFAULT_TOLERANCE = {"abs": 0.005, "rel": 0.01, "int_abs": 0}
 #: How an exact cell's numbers are described when they differ: nothing may move.
 EXACT = {"abs": 0.0, "rel": 0.0, "int_abs": 0}
 
-MEASURED_TAG = "measured"
+
 
 # A number: optional sign (not after a letter, digit or dot), digits, optional fraction, optional
 # exponent. The sign belongs to the number, so a difference that crosses zero (+0.001 -> -0.001) is
@@ -150,9 +152,9 @@ def compare_text(committed: str, new: str, tolerance: dict) -> Comparison:
 
 def cell_tolerance(cell, notebook) -> dict | None:
     """The tolerance of a measured cell, or None for an exact one."""
-    own = cell.metadata.get("dlcourse", {}).get("tolerance")
-    if own is None and MEASURED_TAG not in cell.metadata.get("tags", []):
+    if not is_measured(cell):
         return None
+    own = cell.metadata.get("dlcourse", {}).get("tolerance")
     notebook_default = notebook.metadata.get("dlcourse", {}).get("tolerance", {}) if notebook else {}
     return {**DEFAULT_TOLERANCE, **notebook_default, **(own or {})}
 

@@ -96,3 +96,18 @@ def test_tolerances_are_well_formed(path):
             assert set(tolerance) <= {"abs", "rel", "int_abs"}, tolerance
             assert all(isinstance(v, int | float) and v >= 0 for v in tolerance.values()), tolerance
 
+
+
+def test_make_test_runs_every_committed_notebook_once(capsys):
+    """The Makefile splits the notebook run by `python -m tools.notebook_meta measured|exact`."""
+    listed = {}
+    for kind in ("measured", "exact"):
+        assert notebook_meta.main([kind]) == 0
+        listed[kind] = set(capsys.readouterr().out.split())
+    assert not listed["measured"] & listed["exact"]
+    assert listed["measured"] | listed["exact"] == {p.relative_to(ROOT).as_posix() for p in WITH_OUTPUTS}
+    for path in WITH_OUTPUTS:
+        nb = nbformat.read(path, as_version=4)
+        tagged = any("measured" in c.metadata.get("tags", []) for c in nb.cells)
+        assert not tagged or path.relative_to(ROOT).as_posix() in listed["measured"], path.name
+    assert notebook_meta.main(["everything"]) == 2
