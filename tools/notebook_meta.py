@@ -89,14 +89,20 @@ def holds_measured_cells(path: Path) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    """Print the committed notebooks (lessons, solutions) with measured cells, or those without."""
+    """Print the committed notebooks (lessons, solutions) with measured cells, or those without,
+    the longest-running first: the test workers take them in this order, so that no worker is left
+    with a long notebook at the end while the others wait."""
     if argv not in (["measured"], ["exact"]):
         print("usage: python -m tools.notebook_meta measured|exact", file=sys.stderr)
         return 2
     want = argv == ["measured"]
+    listed = []
     for path in course_notebooks(*WITH_OUTPUTS):
-        if holds_measured_cells(path) == want:
-            print(path.relative_to(ROOT).as_posix())
+        nb = nbformat.read(path, as_version=4)
+        if any(is_measured(cell) for cell in nb.cells) == want:
+            listed.append((-nb.metadata.get("dlcourse", {}).get("cpu_runtime_s", 0.0), path.name, path))
+    for *_, path in sorted(listed):
+        print(path.relative_to(ROOT).as_posix())
     return 0
 
 
