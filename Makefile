@@ -55,7 +55,8 @@ help:
 	@echo "make exercises regenerate exercises/ from solutions/"
 	@echo "make book      build the course's website into build/book/html (committed outputs, no re-execution)"
 	@echo "make linkcheck check the website's external links (needs the network)"
-	@echo "make grade     grade submissions: make grade ASSIGNMENT=00_warmup SUBMISSIONS=folder"
+	@echo "make grade     grade submissions: make grade ASSIGNMENT=00_warmup SUBMISSIONS=folder;"
+	@echo "               then the written answers: make grade MERGE=path/to/rubric.csv"
 	@echo "make lock      re-pin constraints.txt from a fresh environment"
 	@echo "make gpu-check on a GPU machine: every lesson in the full profile, claims, benchmark -> benchmarks/results/gpu.md"
 
@@ -174,8 +175,10 @@ clean:
 exercises: $(STAMP)
 	$(BIN)/python -m tools.make_exercises
 
-# Grade a folder of submissions: make grade ASSIGNMENT=00_warmup SUBMISSIONS=path/to/folder
+# Grade a folder of submissions: make grade ASSIGNMENT=00_warmup SUBMISSIONS=path/to/folder;
+# then merge the run's filled rubric sheet (written answers): make grade MERGE=path/to/rubric.csv
 grade: $(STAMP)
-	@test -n "$(ASSIGNMENT)" -a -n "$(SUBMISSIONS)" || \
-		{ echo "usage: make grade ASSIGNMENT=00_warmup SUBMISSIONS=path/to/folder [GRADE_ARGS=...]"; exit 2; }
-	$(BIN)/python -m tools.grading "$(ASSIGNMENT)" "$(SUBMISSIONS)" $(GRADE_ARGS)
+	@test -n "$(MERGE)" -o \( -n "$(ASSIGNMENT)" -a -n "$(SUBMISSIONS)" \) || \
+		{ echo "usage: make grade ASSIGNMENT=00_warmup SUBMISSIONS=path/to/folder [GRADE_ARGS=...]"; \
+		  echo "       make grade MERGE=path/to/rubric.csv [GRADE_ARGS=--results folder]"; exit 2; }
+	$(if $(MERGE),$(BIN)/python -m tools.grading merge "$(MERGE)" $(GRADE_ARGS),$(BIN)/python -m tools.grading "$(ASSIGNMENT)" "$(SUBMISSIONS)" $(GRADE_ARGS))

@@ -5,12 +5,15 @@ the real exercise 00_warmup), checked by the check_* helpers: every submission i
 merits while the others grade normally, the batch finishes, and the hostile ones leave nothing
 behind: no file outside their scratch folders (the course, the home folder, the host's temporary
 folders are snapshotted or searched before and after), no connection to a port listening on
-127.0.0.1, no process. The limits are small so that it stays quick (about two and a half minutes
-on two cores). The grader's parts that need no kernel are tested in tests/unit/test_grader.py.
+127.0.0.1, no process. Then the run's rubric sheet is filled in and merged back (the written
+answers' round trip, tools/grading/rubric.py, unit-tested in tests/unit/test_rubric.py). The
+limits are small so that it stays quick (about two and a half minutes on two cores). The
+grader's parts that need no kernel are tested in tests/unit/test_grader.py.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -28,7 +31,7 @@ import pytest
 
 from tests.grading import hostile
 from tests.grading.results import read_csv
-from tools.grading import gradebook
+from tools.grading import cli, gradebook, rubric
 from tools.grading.sandbox import bwrap_problem
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -257,6 +260,44 @@ def check_no_connection_no_process_and_limits_held(graded):
     assert "more data than the grader accepts" in flood
 
 
+def check_written_answers_round_trip(graded):
+    """The run's rubric sheet, filled in but for one answer, merged back by the command; twice."""
+    folder, out = run_dir(graded), graded["out"]
+    with open(folder / rubric.SHEET, newline="") as f:
+        sheet = list(csv.DictReader(f))
+    rows = graded["rows"]
+    to_grade = sorted(s for s, row in rows.items() if row["explain-constant-input"] == "")
+    assert sorted(row["student"] for row in sheet) == to_grade and "correct" in to_grade
+    assert all("divide 0 by 0" in row["answer"] for row in sheet)  # the text reaches the grader
+    for row in sheet:
+        row["points"] = "" if row["student"] == "partial" else "1"
+        row["comment"] = "Right: 0 / 0." if row["student"] == "correct" else ""
+    with open(folder / rubric.SHEET, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(sheet[0]))
+        writer.writeheader()
+        writer.writerows(sheet)
+    earlier = {p: p.read_bytes() for p in [out / f"gradebook-{folder.name}.csv",
+                                           *(folder / "feedback").iterdir()]}
+
+    merge = subprocess.run([sys.executable, "-m", "tools.grading", "merge",
+                            str(folder / rubric.SHEET)],
+                           capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert merge.returncode == 0, merge.stdout + merge.stderr
+    assert "left to grade: 1 answer(s): partial · explain-constant-input" in merge.stdout
+    merged = read_csv(out / "gradebook-latest.csv")
+    expected = {s: "" if s == "partial" else "1" for s in to_grade}
+    for student, row in merged.items():
+        written = expected.get(student, rows[student]["explain-constant-input"])
+        assert row["explain-constant-input"] == written, student
+        assert float(row["total"]) == autograded_total(rows[student]) + float(written or 0), student
+    assert merged["correct"]["total"] == "5"
+    assert all(p.read_bytes() == content for p, content in earlier.items())
+    feedback = next(folder.glob("merged-*")) / "feedback" / "correct.md"
+    assert "| explain-constant-input | 1 / 1 | Right: 0 / 0. |" in feedback.read_text()
+    assert cli.main(["merge", str(folder / rubric.SHEET)]) == 0  # again: nothing doubles
+    assert read_csv(out / "gradebook-latest.csv") == merged
+
+
 def test_one_grading_run_over_every_kind_of_submission(tmp_path_factory):
     """One run (about two and a half minutes on two cores), so it is also run once under xdist."""
     graded = run_grader(tmp_path_factory)
@@ -274,6 +315,7 @@ def test_one_grading_run_over_every_kind_of_submission(tmp_path_factory):
     check_deleted_and_edited_test_cells_run_with_their_hidden_tests(graded)
     check_nothing_was_written_outside_the_scratch_folders(graded)
     check_no_connection_no_process_and_limits_held(graded)
+    check_written_answers_round_trip(graded)  # last: it writes into the results
 
 
 def test_disk_search_would_find_hidden_tests_without_the_sandbox(tmp_path):

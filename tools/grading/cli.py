@@ -2,14 +2,17 @@
 
 The command (``python -m tools.grading``, or ``make grade``): read the options, check the sandbox,
 create the run folder, build the answer key from the solution, grade every submission in its own
-worker, write the gradebook (late penalties applied), the LMS exports and the similarity report.
-What happens to one submission is told in tools/grading/__init__.py.
+worker, write the gradebook (late penalties applied), the rubric sheet of the written answers,
+the LMS exports and the similarity report. What happens to one submission is told in
+tools/grading/__init__.py. ``python -m tools.grading merge SHEET`` puts the written answers'
+points back in (tools/grading/rubric.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import sys
 from pathlib import Path
 
 from tools.grading.assignment import resolve_source
@@ -17,6 +20,8 @@ from tools.grading.export import FORMATS, missing_from_roster, read_roster, writ
 from tools.grading.gradebook import find_submissions, new_run_dir, write_gradebook
 from tools.grading.key import build_key
 from tools.grading.late import LatePolicy, parse_duration, parse_time, read_timestamps, submission_time
+from tools.grading.rubric import main as merge_main
+from tools.grading.rubric import record_run
 from tools.grading.sandbox import GIB, MIB, Limits, Sandbox, bwrap_problem, hidden_paths
 from tools.grading.scoring import is_notebook
 from tools.grading.workers import grade_all, in_child
@@ -47,7 +52,10 @@ def _percent(text: str) -> float:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m tools.grading", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="python -m tools.grading", description=__doc__.splitlines()[0],
+        epilog="Then, once the run's rubric sheet (runs/<time>/rubric.csv) has its written "
+               "answers' points: python -m tools.grading merge SHEET (--help: its options).")
     p.add_argument("assignment", nargs="?", help="e.g. 00_warmup (a notebook in solutions/)")
     p.add_argument("submissions", nargs="?", type=Path, help="folder of submitted notebooks")
     p.add_argument("--out", type=Path, help="results folder (default: SUBMISSIONS-graded)")
@@ -89,6 +97,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["merge"]:
+        return merge_main(argv[1:])
     p = parser()
     args = p.parse_args(argv)
     if not args.assignment or not args.submissions:
@@ -141,6 +152,11 @@ def main(argv: list[str] | None = None) -> int:
                         grace=args.grace)
     times = {student: submission_time(student, path, stamps) for student, path in entries}
     _, rows = write_gradebook(entries, results, source, assignment, run_dir, out, policy, times)
+    sheet, n = record_run(run_dir, source, assignment, [s for s, _ in entries], results, policy,
+                          times, exports, roster, args.canvas_assignment_id)
+    if sheet:
+        print(f"rubric:    {sheet}: {n} written answer(s) to grade; fill in 'points', then\n"
+              f"           python -m tools.grading merge {sheet}")
     if exports:
         stem = out / f"gradebook-{run_dir.name}"
         for path in write_exports(exports, rows, assignment, roster, args.canvas_assignment_id,

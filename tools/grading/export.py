@@ -16,8 +16,8 @@ missing from the roster keeps the submission's name and empty identifiers: the e
   Import → CSV file) map the user by ``Email address`` or ``ID number``, and the grade column to the
   assignment's grade item.
 
-The grade exported is the autograded total after the late penalty. Written answers are graded by
-a person: add their points before importing, or import again later.
+The grade exported is the total after the late penalty: the autograded points, and the written
+answers' once their rubric sheet is merged (tools/grading/rubric.py writes the exports again).
 """
 
 from __future__ import annotations

@@ -3,9 +3,10 @@
 Every run writes a new ``runs/<time>/`` folder and a new ``gradebook-<time>.csv``, and copies the
 latter to ``gradebook-latest.csv``: an earlier gradebook is never overwritten. A run folder holds
 ``feedback/<student>.md`` (for the student), ``graded/<student>.ipynb`` (the executed notebook,
-for the instructor), ``written-answers.md`` (for a person to grade) and ``work/`` (one log per
-submission). Late penalties (tools/grading/late.py) are applied here, and shown in the gradebook
-and the feedback; LMS exports are written by tools/grading/export.py.
+for the instructor), ``written-answers.md`` (for a person to grade; the rubric sheet beside it
+is tools/grading/rubric.py's) and ``work/`` (one log per submission). Late penalties
+(tools/grading/late.py) are applied here, and shown in the gradebook and the feedback; LMS
+exports are written by tools/grading/export.py.
 """
 
 from __future__ import annotations
@@ -50,12 +51,13 @@ def feedback_markdown(student: str, assignment: str, result: dict, late: dict | 
     qs = result["questions"]
     auto_total = sum(v for v in result["points"].values() if v is not None)
     late = late or {}
+    score = "Score" if None not in result["points"].values() else "Score so far"
     lines = [f"# Feedback: {assignment}", "", f"**Student:** {student}  "]
     if late.get("penalty"):
-        lines += [f"**Score so far:** {late['total']:g} of {sum(q['points'] for q in qs):g} points "
+        lines += [f"**{score}:** {late['total']:g} of {sum(q['points'] for q in qs):g} points "
                   f"({auto_total:g} before a late penalty of {late['penalty']:g} %)  "]
     else:
-        lines += [f"**Score so far:** {auto_total:g} of {sum(q['points'] for q in qs):g} points  "]
+        lines += [f"**{score}:** {auto_total:g} of {sum(q['points'] for q in qs):g} points  "]
     lines += [f"**Status:** {result['status']}  "]
     if late.get("submitted"):
         lines += [f"**Submitted:** {late['submitted']} ({late['source']}); {late['days']} day(s) "
@@ -129,6 +131,14 @@ def gradebook_rows(entries: list[tuple[str, Path]], results: dict[str, dict], qs
     return columns, rows, lates
 
 
+def write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
+    """Write a gradebook's ``rows`` (dicts keyed by ``columns``) as CSV, header first."""
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def write_gradebook(entries: list[tuple[str, Path]], results: dict[str, dict], source: Path,
                     assignment: str, run_dir: Path, out: Path, policy: LatePolicy | None = None,
                     times: dict[str, tuple] | None = None) -> tuple[Path, list[dict]]:
@@ -154,15 +164,9 @@ def write_gradebook(entries: list[tuple[str, Path]], results: dict[str, dict], s
         print(f"  {student:24} {row['total']:>5} / {row['max']:<4} {result['status']:8} "
               f"{result.get('seconds', 0):5.1f} s  {row['reason'][:100]}")
 
-    def write_csv(path: Path) -> None:
-        with open(path, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=columns)
-            writer.writeheader()
-            writer.writerows(rows)
-
-    write_csv(run_dir / "gradebook.csv")
+    write_csv(run_dir / "gradebook.csv", columns, rows)
     gradebook = out / f"gradebook-{run_dir.name}.csv"
-    write_csv(gradebook)
+    write_csv(gradebook, columns, rows)
     shutil.copyfile(gradebook, out / "gradebook-latest.csv")
     (out / "LATEST").write_text(f"runs/{run_dir.name}\n")
     print(f"gradebook: {gradebook}\nfeedback:  {run_dir / 'feedback'}")

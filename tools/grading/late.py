@@ -7,8 +7,8 @@ change: prefer the LMS's times). A time without a zone is the grading machine's 
 
 Days late count started days after the due time plus the grace period: one minute past the grace
 period is one day late. The penalty is ``per_day`` percent of the points per day late, at most
-``cap`` percent; it applies to the autograded total, and the gradebook shows the percentage so that
-a person can apply it to the written answers' points too.
+``cap`` percent; it applies to the row's points, the written answers' included once their rubric
+sheet is merged (tools/grading/rubric.py), and the gradebook shows the percentage.
 """
 
 from __future__ import annotations
