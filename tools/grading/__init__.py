@@ -5,6 +5,7 @@ Usage (from the repository's root; docs/instructors.md has every option):
         [--memory-limit 4G] [--due TIME --late-penalty 10 --late-cap 50 --grace 15m]
         [--export canvas,moodle --roster FILE] [--similarity] [--no-sandbox]
     make grade ASSIGNMENT=00_warmup SUBMISSIONS=path/to/folder
+    python -m tools.grading merge RUBRIC_SHEET   # the written answers' points, once graded
 
 ASSIGNMENT names a source notebook in solutions/ (``00_warmup``) or is a path to one.
 SUBMISSIONS is a folder with one entry per student: ``alice.ipynb``, or nbgrader's layout
@@ -37,7 +38,9 @@ kernel:
    (for the student: what failed, hidden tests without their inputs or answers) and one gradebook
    row, the late penalty applied; then the LMS exports and the similarity report if asked.
 
-Written answers are left for a person (an empty cell in the gradebook; a blank answer scores 0).
+Written answers are left for a person (a blank answer scores 0): each run writes a rubric sheet
+(``rubric.csv``) with every answer to grade; ``merge`` reads the filled sheet back into a new
+gradebook, feedback and exports, the late penalty applied.
 
 The modules, in the order a submission meets them:
 
@@ -50,7 +53,8 @@ The modules, in the order a submission meets them:
 - ``execution``: running a notebook in the sandboxed kernel, collecting the checks' records;
 - ``sandbox`` and ``launch``: bubblewrap's command line, the limits, the kernelspec;
 - ``gradebook``, ``late``, ``export``, ``similarity``: the CSV and the feedback, late penalties,
-  Canvas and Moodle, the similarity report.
+  Canvas and Moodle, the similarity report;
+- ``rubric``: the written answers' sheet, and merging its points back.
 
 This package imports nothing when imported, so ``import tools.grading.assignment`` stays light.
 """
