@@ -59,6 +59,7 @@ help:
 	@echo "make book      build the course's website into build/book/html (committed outputs, no re-execution)"
 	@echo "make linkcheck check the website's external links (needs the network)"
 	@echo "make grade     grade submissions: make grade ASSIGNMENT=00_warmup SUBMISSIONS=folder"
+	@echo "make gradescope ASSIGNMENT=00  the assignment's Gradescope autograder -> build/gradescope/00_warmup.zip"
 	@echo "make lock      re-pin constraints.txt from a fresh environment"
 	@echo "make gpu-check on a GPU machine: every lesson in the full profile, claims, benchmark -> benchmarks/results/gpu.md"
 
@@ -174,3 +175,11 @@ grade: $(STAMP)
 	@test -n "$(ASSIGNMENT)" -a -n "$(SUBMISSIONS)" || \
 		{ echo "usage: make grade ASSIGNMENT=00_warmup SUBMISSIONS=path/to/folder [GRADE_ARGS=...]"; exit 2; }
 	$(BIN)/python -m tools.grading "$(ASSIGNMENT)" "$(SUBMISSIONS)" $(GRADE_ARGS)
+
+# Gradescope's autograder for an assignment (docs/instructors.md, "Gradescope"), a zip to upload:
+# make gradescope ASSIGNMENT=00 (or 00_warmup) -> build/gradescope/00_warmup.zip
+.PHONY: gradescope
+gradescope: $(STAMP)
+	@test -n "$(ASSIGNMENT)" || \
+		{ echo "usage: make gradescope ASSIGNMENT=00_warmup [GRADESCOPE_ARGS=\"--notebook-timeout 300 ...\"]"; exit 2; }
+	$(BIN)/python -m tools.grading.gradescope build "$(ASSIGNMENT)" $(GRADESCOPE_ARGS)

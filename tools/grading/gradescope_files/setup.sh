@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Gradescope runs this once, as root, when it builds the autograder's image (its specification:
+# https://gradescope-autograders.readthedocs.io/en/latest/specs/; docs/instructors.md, "Gradescope").
+# It installs the course with the versions the course tests (course/constraints.txt) into a virtual
+# environment that every user may read and only root may change, with the data the exercises read,
+# and closes the autograder's source (the solution notebook) to everyone but root.
+#
+# Settings, as environment variables (the defaults are Gradescope's; the course's tests change them
+# to run this script on a stand-in tree with the environment the tests already have):
+#   DLCOURSE_AUTOGRADER_ROOT  the autograder's folder                          (/autograder)
+#   DLCOURSE_HOME             where the environment, the data and the cache go  (/opt/dlcourse)
+#   DLCOURSE_PYTHON           the Python (3.11 or newer) to make the environment with
+#                             (default: the first of python3.13, python3.12, python3.11, python3
+#                             that is new enough; else apt installs python3.11)
+#   DLCOURSE_PIP_OPTIONS      more options for pip, e.g. "--no-index --find-links /wheels"
+set -euo pipefail
+
+AUTOGRADER="${DLCOURSE_AUTOGRADER_ROOT:-/autograder}"
+DLCOURSE_HOME="${DLCOURSE_HOME:-/opt/dlcourse}"
+COURSE="$AUTOGRADER/source/course"
+VENV="$DLCOURSE_HOME/venv"
+# torch==2.13.0 from PyPI is a CUDA build of several GB; this index has the CPU build (2.13.0+cpu).
+TORCH_CPU_INDEX="https://download.pytorch.org/whl/cpu"
+
+apt_install() {
+    echo "setup.sh: apt-get install $*"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+}
+
+# 1. The system's tools: bubblewrap (used where the container allows it), prlimit and setpriv
+#    (util-linux: the kernel's limits and its own user), kill (procps).
+missing=()
+command -v bwrap >/dev/null || missing+=(bubblewrap)
+{ command -v prlimit && command -v setpriv; } >/dev/null || missing+=(util-linux)
+command -v kill >/dev/null || missing+=(procps)
+if ((${#missing[@]})); then apt_install "${missing[@]}"; fi
+
+# 2. A Python new enough for the pinned versions (numpy 2.4 needs 3.11).
+new_enough() { "$1" -c 'import sys, venv; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; }
+PYTHON="${DLCOURSE_PYTHON:-}"
+if [[ -z "$PYTHON" ]]; then
+    for candidate in python3.13 python3.12 python3.11 python3; do
+        if command -v "$candidate" >/dev/null && new_enough "$candidate"; then
+            PYTHON="$candidate"; break
+        fi
+    done
+fi
+if [[ -z "$PYTHON" ]]; then
+    apt_install python3.11 python3.11-venv
+    PYTHON=python3.11
+fi
+new_enough "$PYTHON" || { echo "setup.sh: $PYTHON is older than 3.11 or has no venv module;" \
+    "choose Gradescope's Ubuntu 24.04 base image, or set DLCOURSE_PYTHON" >&2; exit 1; }
+
+# 3. The environment: the course and the grader's packages, at the versions of constraints.txt.
+mkdir -p "$DLCOURSE_HOME"
+[[ -x "$VENV/bin/python" ]] || "$PYTHON" -m venv "$VENV"
+# shellcheck disable=SC2086  # DLCOURSE_PIP_OPTIONS is a list of options
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check ${DLCOURSE_PIP_OPTIONS:-} \
+    --extra-index-url "$TORCH_CPU_INDEX" -c "$COURSE/constraints.txt" \
+    "$COURSE" nbgrader nbformat nbclient jupyter_client ipykernel
+
+# 4. The data: the course's files, and the data sets fetched (verified) into a cache, where the
+#    kernels read them (they run offline, as an unprivileged user).
+rm -rf "$DLCOURSE_HOME/data"
+cp -r "$COURSE/data" "$DLCOURSE_HOME/data"
+export DLCOURSE_DATA="$DLCOURSE_HOME/data" DLCOURSE_CACHE="$DLCOURSE_HOME/cache"
+"$VENV/bin/python" -m dlcourse fetch --all
+"$VENV/bin/python" -c "import matplotlib.pyplot"  # matplotlib's font cache, once (root's; each
+                                                   # kernel gets a copy)
+
+# 5. Readable by all, changeable by root only; the source (with the solution) by root only.
+chmod -R u+rwX,go+rX,go-w "$DLCOURSE_HOME"
+chmod 0700 "$AUTOGRADER/source"
+
+# 6. The grader starts, finds the assignment, and says which sandbox it will use.
+cd "$COURSE"
+"$VENV/bin/python" -m tools.grading.gradescope check "$AUTOGRADER"
