@@ -350,12 +350,16 @@ def run(root: Path) -> int:
 
 
 def check(root: Path) -> int:
-    """setup.sh's last step: the settings and the assignment are found, a kernel's Python has
-    what it imports (outside the course's folder, which a kernel cannot read), the sandbox."""
+    """setup.sh's last step: the settings and the assignment are found; a kernel's Python has
+    what it imports, as a kernel's user (outside the course's folder, which a kernel cannot
+    read); which sandbox the kernels will get."""
+    from tools.grading.sandbox import as_kernel_user
+
     config = {**DEFAULTS, **json.loads((root / "source" / SETTINGS).read_text())}
     source = resolve_assignment(config["assignment"])
-    subprocess.run([sys.executable, "-I", "-c", "import dlcourse.checks, ipykernel, numpy, torch"],
-                   cwd="/", check=True)
+    user = as_kernel_user(KERNEL_UID_BASE) if os.geteuid() == 0 else []
+    subprocess.run([*user, sys.executable, "-I", "-c",
+                    "import dlcourse.checks, ipykernel, numpy, torch"], cwd="/", check=True)
     mode = sandbox_mode(config["sandbox"])
     print(f"autograder for {source.stem}: {len(_questions(_template(source)))} graded cells; "
           "kernels will run " + ("in bubblewrap" if mode == "bwrap" else

@@ -210,7 +210,7 @@ def sandbox_config(sandbox: Sandbox, scratch: Path, env: dict[str, str], command
         args += ["--setenv", name, value]
     args += ["--"]
     if as_root:  # never root inside: the process limit does not apply to uid 0
-        args += _as_kernel_user(sandbox.uid())
+        args += as_kernel_user(sandbox.uid())
     args += [*_with_limits(limits), *command]
     return {"argv": args, "uid": sandbox.uid()}
 
@@ -227,7 +227,7 @@ def kernel_environment(scratch: Path, env: dict[str, str]) -> dict[str, str]:
             "DLCOURSE_OFFLINE": "1", "USER": "learner", "LOGNAME": "learner", **env}
 
 
-def _as_kernel_user(uid: int | None) -> list[str]:
+def as_kernel_user(uid: int | None) -> list[str]:
     """``setpriv``'s arguments that run what follows as ``uid``, with no capabilities."""
     return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
             "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
@@ -248,7 +248,7 @@ def _unprivileged_config(sandbox: Sandbox, scratch: Path, env: dict[str, str],
         raise ValueError("running a kernel without bubblewrap as a user of its own needs root: "
                          "run the grader as root, or with bubblewrap")
     variables = [f"{name}={value}" for name, value in kernel_environment(scratch, env).items()]
-    return {"argv": ["env", "-i", *variables, *_as_kernel_user(uid), *_with_limits(sandbox.limits),
+    return {"argv": ["env", "-i", *variables, *as_kernel_user(uid), *_with_limits(sandbox.limits),
                      *command], "uid": uid}
 
 
@@ -266,7 +266,7 @@ def end_kernel_processes(sandbox: Sandbox) -> None:
         left = processes_of(uid)
         if not left:
             return
-        subprocess.run([*_as_kernel_user(uid), "kill", "-KILL", "-1"], capture_output=True)
+        subprocess.run([*as_kernel_user(uid), "kill", "-KILL", "-1"], capture_output=True)
         for pid in left:  # whatever ``kill -1`` missed
             try:
                 os.kill(pid, 9)

@@ -9,9 +9,9 @@
 # to run this script on a stand-in tree with the environment the tests already have):
 #   DLCOURSE_AUTOGRADER_ROOT  the autograder's folder                          (/autograder)
 #   DLCOURSE_HOME             where the environment, the data and the cache go  (/opt/dlcourse)
-#   DLCOURSE_PYTHON           the Python (3.11 or newer) to make the environment with
-#                             (default: the first of python3.13, python3.12, python3.11, python3
-#                             that is new enough; else apt installs python3.11)
+#   DLCOURSE_PYTHON           the Python (3.11 or newer) to make the environment with, if there
+#                             is none yet (default: the first of python3.13 ... python3 that will
+#                             do; else apt installs what is missing)
 #   DLCOURSE_PIP_OPTIONS      more options for pip, e.g. "--no-index --find-links /wheels"
 set -euo pipefail
 
@@ -36,26 +36,33 @@ command -v bwrap >/dev/null || missing+=(bubblewrap)
 command -v kill >/dev/null || missing+=(procps)
 if ((${#missing[@]})); then apt_install "${missing[@]}"; fi
 
-# 2. A Python new enough for the pinned versions (numpy 2.4 needs 3.11).
-new_enough() { "$1" -c 'import sys, venv; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; }
-PYTHON="${DLCOURSE_PYTHON:-}"
-if [[ -z "$PYTHON" ]]; then
-    for candidate in python3.13 python3.12 python3.11 python3; do
-        if command -v "$candidate" >/dev/null && new_enough "$candidate"; then
-            PYTHON="$candidate"; break
+# 2. The environment's Python, when there is no environment yet: 3.11 or newer (numpy 2.4 needs
+#    it) with venv and ensurepip. Ubuntu 24.04's python3 is 3.12, without ensurepip until
+#    python3-venv is installed; 22.04's is 3.10, and apt has python3.11.
+usable() { "$1" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; }
+if [[ ! -x "$VENV/bin/python" ]]; then
+    PYTHON="${DLCOURSE_PYTHON:-}"
+    if [[ -z "$PYTHON" ]]; then
+        for candidate in python3.13 python3.12 python3.11 python3; do
+            if command -v "$candidate" >/dev/null && usable "$candidate"; then
+                PYTHON="$candidate"; break
+            fi
+        done
+    fi
+    if [[ -z "$PYTHON" ]]; then
+        if python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+            apt_install python3-venv; PYTHON=python3
+        else
+            apt_install python3.11 python3.11-venv; PYTHON=python3.11
         fi
-    done
+    fi
+    usable "$PYTHON" || { echo "setup.sh: $PYTHON is older than 3.11 or has no venv;" \
+        "choose Gradescope's Ubuntu 24.04 base image, or set DLCOURSE_PYTHON" >&2; exit 1; }
+    mkdir -p "$DLCOURSE_HOME"
+    "$PYTHON" -m venv "$VENV"
 fi
-if [[ -z "$PYTHON" ]]; then
-    apt_install python3.11 python3.11-venv
-    PYTHON=python3.11
-fi
-new_enough "$PYTHON" || { echo "setup.sh: $PYTHON is older than 3.11 or has no venv module;" \
-    "choose Gradescope's Ubuntu 24.04 base image, or set DLCOURSE_PYTHON" >&2; exit 1; }
 
-# 3. The environment: the course and the grader's packages, at the versions of constraints.txt.
-mkdir -p "$DLCOURSE_HOME"
-[[ -x "$VENV/bin/python" ]] || "$PYTHON" -m venv "$VENV"
+# 3. The course and the grader's packages, at the versions of constraints.txt.
 # shellcheck disable=SC2086  # DLCOURSE_PIP_OPTIONS is a list of options
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check ${DLCOURSE_PIP_OPTIONS:-} \
     --extra-index-url "$TORCH_CPU_INDEX" -c "$COURSE/constraints.txt" \
