@@ -57,6 +57,7 @@ help:
 	@echo "make linkcheck check the website's external links (needs the network)"
 	@echo "make grade     grade submissions: make grade ASSIGNMENT=00_warmup SUBMISSIONS=folder;"
 	@echo "               then the written answers: make grade MERGE=path/to/rubric.csv"
+	@echo "make gradescope ASSIGNMENT=00  the assignment's Gradescope autograder -> build/gradescope/00_warmup.zip"
 	@echo "make lock      re-pin constraints.txt from a fresh environment"
 	@echo "make gpu-check on a GPU machine: every lesson in the full profile, claims, benchmark -> benchmarks/results/gpu.md"
 
@@ -182,3 +183,11 @@ grade: $(STAMP)
 		{ echo "usage: make grade ASSIGNMENT=00_warmup SUBMISSIONS=path/to/folder [GRADE_ARGS=...]"; \
 		  echo "       make grade MERGE=path/to/rubric.csv [GRADE_ARGS=--results folder]"; exit 2; }
 	$(if $(MERGE),$(BIN)/python -m tools.grading merge "$(MERGE)" $(GRADE_ARGS),$(BIN)/python -m tools.grading "$(ASSIGNMENT)" "$(SUBMISSIONS)" $(GRADE_ARGS))
+
+# Gradescope's autograder for an assignment (docs/instructors.md, "Gradescope"), a zip to upload:
+# make gradescope ASSIGNMENT=00 (or 00_warmup) -> build/gradescope/00_warmup.zip
+.PHONY: gradescope
+gradescope: $(STAMP)
+	@test -n "$(ASSIGNMENT)" || \
+		{ echo "usage: make gradescope ASSIGNMENT=00_warmup [GRADESCOPE_ARGS=\"--notebook-timeout 300 ...\"]"; exit 2; }
+	$(BIN)/python -m tools.grading.gradescope build "$(ASSIGNMENT)" $(GRADESCOPE_ARGS)

@@ -54,7 +54,8 @@ The modules, in the order a submission meets them:
 - ``sandbox`` and ``launch``: bubblewrap's command line, the limits, the kernelspec;
 - ``gradebook``, ``late``, ``export``, ``similarity``: the CSV and the feedback, late penalties,
   Canvas and Moodle, the similarity report;
-- ``rubric``: the written answers' sheet, and merging its points back.
+- ``rubric``: the written answers' sheet, and merging its points back;
+- ``gradescope``: the same grader packaged as Gradescope's autograder (``make gradescope``).
 
 This package imports nothing when imported, so ``import tools.grading.assignment`` stays light.
 """

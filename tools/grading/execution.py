@@ -26,7 +26,7 @@ from typing import Any
 import nbformat
 
 from dlcourse.checks import RECORD_MIME
-from tools.grading.sandbox import Sandbox, kernel_spec, prepare_scratch
+from tools.grading.sandbox import Sandbox, end_kernel_processes, kernel_spec, prepare_scratch
 
 #: Largest total size of the records one cell may send (bytes); more fails that cell's checks.
 MAX_RECORD_BYTES = 16 * 1024 * 1024
@@ -214,6 +214,7 @@ def execute(nb: Any, *, cell_timeout: int, notebook_timeout: int, max_output_byt
             except Exception:
                 pass
     finally:
+        end_kernel_processes(sandbox)  # without bwrap, what the kernel started (with it, a no-op)
         remove_folder(scratch)
         shutil.rmtree(spec_dir, ignore_errors=True)
 

@@ -23,7 +23,12 @@ Each kernel runs under ``bwrap`` (the Debian package ``bubblewrap``), with:
   sandbox's own user namespace), CPU seconds (``--cpu``), file size (``--fsize``), no core files.
 
 Without ``bwrap`` (or where the system forbids user namespaces) the grader refuses to run unless
-the instructor passes ``--no-sandbox``; see docs/instructors.md.
+the instructor passes ``--no-sandbox``; see docs/instructors.md. The Gradescope autograder
+(tools/grading/gradescope.py) runs as root in a container that may forbid namespaces: there a
+``Sandbox(bwrap=False)`` runs the kernel without bubblewrap, as an unprivileged user of its own
+with the same limits and an empty environment, and file permissions keep it away from the
+sources; whatever it leaves running is killed with that user's processes
+(:func:`end_kernel_processes`).
 """
 
 from __future__ import annotations
@@ -31,9 +36,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,16 +80,22 @@ class Sandbox:
     """The sandbox settings of a grading run (``enabled`` False: ``--no-sandbox``).
 
     ``slot`` tells kernels running at the same time apart (their user, when grading as root).
+    ``bwrap`` False (the Gradescope autograder where bubblewrap cannot run; root only): no
+    namespaces, the kernel runs as its own unprivileged user with the limits, and only file
+    permissions hide what it must not read (``hide`` plays no part). ``uid_base``: the first
+    kernel user's id; graders that may run side by side on one machine take different ones.
     """
 
     enabled: bool = True
     hide: list[Path] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
     slot: int = 0
+    bwrap: bool = True
+    uid_base: int = KERNEL_UID
 
     def uid(self) -> int | None:
         """The kernel's user when the grader is root, else None (the grader's user)."""
-        return KERNEL_UID + self.slot if os.geteuid() == 0 else None
+        return self.uid_base + self.slot if os.geteuid() == 0 else None
 
 
 def bwrap_problem() -> str | None:
@@ -146,8 +159,8 @@ def sandbox_config(sandbox: Sandbox, scratch: Path, env: dict[str, str], command
     command runs as the kernel's own user with no capabilities (setpriv); otherwise in a user
     namespace.
     """
-    from dlcourse.data.paths import cache_dir, data_dir
-
+    if not sandbox.bwrap:
+        return _unprivileged_config(sandbox, scratch, env, command)
     limits = sandbox.limits
     as_root = os.geteuid() == 0
     if as_root:  # bwrap's privileged mode: it can bind folders only root may read (/root/...)
@@ -193,24 +206,93 @@ def sandbox_config(sandbox: Sandbox, scratch: Path, env: dict[str, str], command
     # The one writable place, at the same path as outside: the kernel's sockets are files there.
     args += [*parents(scratch), "--bind", str(scratch), str(scratch), "--remount-ro", "/",
              "--chdir", str(scratch / "cwd")]
-    variables = {"HOME": str(scratch / "home"), "TMPDIR": str(scratch / "tmp"),
-                 "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
-                 "LANG": "C.UTF-8",
-                 "MPLCONFIGDIR": str(scratch / "home" / ".config" / "matplotlib"),
-                 "DLCOURSE_CACHE": str(cache_dir()), "DLCOURSE_DATA": str(data_dir()),
-                 "DLCOURSE_OFFLINE": "1", "USER": "learner", "LOGNAME": "learner", **env}
-    for name, value in variables.items():
+    for name, value in kernel_environment(scratch, env).items():
         args += ["--setenv", name, value]
     args += ["--"]
     if as_root:  # never root inside: the process limit does not apply to uid 0
-        uid = sandbox.uid()
-        args += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-                 "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
-    args += ["prlimit", f"--as={limits.memory}", f"--nproc={limits.processes}",
-             f"--cpu={limits.cpu_seconds}:{limits.cpu_seconds + 5}", f"--fsize={limits.file_size}",
-             "--core=0", "--",
-             *command]
+        args += as_kernel_user(sandbox.uid())
+    args += [*_with_limits(limits), *command]
     return {"argv": args, "uid": sandbox.uid()}
+
+
+def kernel_environment(scratch: Path, env: dict[str, str]) -> dict[str, str]:
+    """The whole environment of a kernel in ``scratch``: its own folders, then ``env``."""
+    from dlcourse.data.paths import cache_dir, data_dir
+
+    return {"HOME": str(scratch / "home"), "TMPDIR": str(scratch / "tmp"),
+            "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "MPLCONFIGDIR": str(scratch / "home" / ".config" / "matplotlib"),
+            "DLCOURSE_CACHE": str(cache_dir()), "DLCOURSE_DATA": str(data_dir()),
+            "DLCOURSE_OFFLINE": "1", "USER": "learner", "LOGNAME": "learner", **env}
+
+
+def as_kernel_user(uid: int | None) -> list[str]:
+    """``setpriv``'s arguments that run what follows as ``uid``, with no capabilities."""
+    return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+            "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+
+
+def _with_limits(limits: Limits) -> list[str]:
+    """``prlimit``'s arguments that set the limits on what follows (inherited by all it starts)."""
+    return ["prlimit", f"--as={limits.memory}", f"--nproc={limits.processes}",
+            f"--cpu={limits.cpu_seconds}:{limits.cpu_seconds + 5}", f"--fsize={limits.file_size}",
+            "--core=0", "--"]
+
+
+def _unprivileged_config(sandbox: Sandbox, scratch: Path, env: dict[str, str],
+                         command: list[str]) -> dict:
+    """Without bubblewrap: an empty environment, the kernel's own user, the limits (as root only)."""
+    uid = sandbox.uid()
+    if uid is None:
+        raise ValueError("running a kernel without bubblewrap as a user of its own needs root: "
+                         "run the grader as root, or with bubblewrap")
+    variables = [f"{name}={value}" for name, value in kernel_environment(scratch, env).items()]
+    return {"argv": ["env", "-i", *variables, *as_kernel_user(uid), *_with_limits(sandbox.limits),
+                     *command], "uid": uid}
+
+
+def end_kernel_processes(sandbox: Sandbox) -> None:
+    """Kill every process left by a kernel that ran without bubblewrap (a no-op with it).
+
+    Without a PID namespace, a process the kernel started in a new session outlives it; each
+    kernel runs as a user of its own, so every process of that user is the kernel's. ``kill -1``
+    as that user reaches them all; the loop repeats, for what forked meanwhile, until none is left.
+    """
+    uid = sandbox.uid() if sandbox.enabled and not sandbox.bwrap else None
+    if uid is None:
+        return
+    for _ in range(20):
+        left = processes_of(uid)
+        if not left:
+            return
+        subprocess.run([*as_kernel_user(uid), "kill", "-KILL", "-1"], capture_output=True)
+        for pid in left:  # whatever ``kill -1`` missed
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.05)
+    raise RuntimeError(f"the processes of the kernel's user {uid} could not all be killed")
+
+
+def processes_of(uid: int) -> list[int]:
+    """The ids of the live processes whose real user is ``uid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        real = next((line.split()[1] for line in status.splitlines() if line.startswith("Uid:")),
+                    None)
+        state = next((line.split()[1] for line in status.splitlines()
+                      if line.startswith("State:")), "")
+        if real == str(uid) and state != "Z":
+            found.append(int(entry.name))
+    return found
 
 
 def prepare_scratch(scratch: Path, sandbox: Sandbox) -> None:
@@ -233,6 +315,9 @@ def prepare_scratch(scratch: Path, sandbox: Sandbox) -> None:
         scratch.chmod(0o711)
         for part in ("tmp", "shm"):
             (scratch / part).chmod(0o1777)
+        parent = scratch.parent.stat().st_mode
+        if not sandbox.bwrap and not parent & stat.S_IXOTH:  # the grader's own temporary folder:
+            scratch.parent.chmod(parent | stat.S_IXOTH)    # without bwrap, the kernel passes it
 
 
 def kernel_spec(spec_dir: Path, sandbox: Sandbox, scratch: Path, mode: str) -> str:

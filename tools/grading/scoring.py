@@ -106,8 +106,13 @@ def judge_block(block: dict, records: list) -> tuple[bool, str, str]:
 
 
 def judge_cell(blocks: list[dict], records: list, *, executed: bool, overflow: bool,
-               errors: list[str]) -> tuple[bool, str, list[str]]:
-    """Judge a test cell: (passed, feedback for the student, lines for the instructor)."""
+               errors: list[str], details: list | None = None) -> tuple[bool, str, list[str]]:
+    """Judge a test cell: (passed, feedback for the student, lines for the instructor).
+
+    ``details``, when given, receives each block's verdict when the cell ran: ``{"name",
+    "hidden", "passed", "message"}`` with the student's message (for the Gradescope autograder,
+    which shows visible and hidden blocks at different times).
+    """
     if not executed:
         why = "not run (an earlier cell crashed the kernel or used up the time limit)"
         return False, why, [why]
@@ -115,6 +120,9 @@ def judge_cell(blocks: list[dict], records: list, *, executed: bool, overflow: b
         why = "its checks sent more data than the grader accepts: not counted"
         return False, why, [why]
     results = [judge_block(block, records) for block in blocks]
+    if details is not None:
+        details += [{"name": block["name"], "hidden": block["hidden"], "passed": ok, "message": s}
+                    for block, (ok, s, _) in zip(blocks, results, strict=True)]
     student = [s for ok, s, _ in results if not ok]
     instructor = [i or s for _, s, i in results]
     if not student:
@@ -223,10 +231,12 @@ def grade_submission(path: Path, source_path: Path, *, key: dict, cell_timeout: 
         if is_autograded_test(cell):
             errors = [f"{o.get('ename')}: {_short(o.get('evalue', ''), 200)}"
                       for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+            details: list[dict] = []
             passed, message, lines = judge_cell(
                 key.get(grade_id, []), info["records"].get(i, []),
                 executed=i in info["executed"], overflow=i in info["records_overflow"],
-                errors=errors)
+                errors=errors, details=details)
+            result.setdefault("blocks", {})[grade_id] = details
             points = float(meta.get("points", 0)) if passed else 0.0
             verdicts[i] = lines
         else:
