@@ -9,7 +9,8 @@ much data, how many epochs, how large a model, which precision. It never tests t
   models, mixed precision in the 16-bit type the GPU computes natively, see
   :func:`dlcourse.env.accelerator.mixed_precision_dtype`). On a CPU it runs too, slowly.
 - ``full-tiny``: the ``full`` profile's code paths at a tiny size (every epoch and step count,
-  and every number of examples, capped by :data:`TINY_LIMITS`), so that CI executes every branch
+  every number of examples and every batch size, capped by :data:`TINY_LIMITS`; the model keeps
+  its full shape), so that CI executes every branch
   of a lesson on a CPU in seconds. Its numbers mean nothing; its point is that nothing crashes.
 
 The choice, first match wins: the ``name`` argument, ``$DLCOURSE_PROFILE``, then ``full`` when
@@ -43,7 +44,9 @@ PROFILE_ENV = "DLCOURSE_PROFILE"
 PROFILES = ("quick", "full", "full-tiny")
 #: In ``full-tiny``, a setting named like one of these (``epochs``, or ending in ``_epochs``) is capped
 #: at this value.
-TINY_LIMITS = {"epochs": 1, "steps": 20, "examples": 512, "seeds": 1}
+#: Batches are capped too: a lesson that trains for a number of steps (not epochs) would otherwise
+#: run its full-sized model on full-sized batches, about two minutes for lesson 13's GPT on a CPU.
+TINY_LIMITS = {"epochs": 1, "steps": 20, "examples": 512, "seeds": 1, "batch_size": 16}
 
 
 def _precision_name(dtype: torch.dtype | None) -> str:
@@ -134,7 +137,8 @@ class RunProfile:
         ``mixed_precision=True`` says that the lesson trains in :attr:`precision`, so the table shows it.
 
         Settings named like a key of :data:`TINY_LIMITS` (``epochs``, ``steps``, ``examples``,
-        ``seeds``, or ending in ``_epochs``, ``_steps``, ...) are capped in ``full-tiny``.
+        ``seeds``, ``batch_size``, or ending in ``_epochs``, ``_steps``, ...) are capped in
+        ``full-tiny``.
         """
         for name, pair in choices.items():
             if not (isinstance(pair, tuple) and len(pair) == 2):

@@ -50,12 +50,13 @@ def test_full_tiny_takes_full_choices_at_capped_sizes():
     assert tiny.full and tiny.tiny and tiny.precision == torch.bfloat16
     s = tiny.settings(data=("subset", "full"), epochs=(12, 10), steps=(800, 3000), examples=(10, 60000),
                       seeds=(3, 5), width=(16, 32), judge_epochs=(20, 8), trick_steps=(1500, 3000),
-                      stepsize=(7, 9))
+                      stepsize=(7, 9), batch_size=(64, 256), eval_batch_size=(8, 512))
     assert s.data == "full" and s.width == 32  # not a size: the full profile's choice
     assert (s.epochs, s.steps, s.seeds) == (TINY_LIMITS["epochs"], TINY_LIMITS["steps"], TINY_LIMITS["seeds"])
     assert s.examples == TINY_LIMITS["examples"]
     assert (s.judge_epochs, s.trick_steps) == (TINY_LIMITS["epochs"], TINY_LIMITS["steps"])
     assert s.stepsize == 9  # a name that only begins like a size is not one
+    assert (s.batch_size, s.eval_batch_size) == (TINY_LIMITS["batch_size"], TINY_LIMITS["batch_size"])
     assert tiny.pick(quick=1, full=2) == 2
 
 
