@@ -59,7 +59,7 @@ def confusion_matrix(y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] |
 def plot_confusion_matrix(ax: Any, confusion: np.ndarray, class_names: Sequence[str] | None = None,
                           *, normalize: bool = True, annotate: bool = False,
                           title: str = "Confusion matrix (rows: true class)",
-                          xlabel: str = "predicted class", ylabel: str = "true class") -> Any:
+                          xlabel: str | None = None, ylabel: str | None = None) -> Any:
     """Draw a confusion matrix on ``ax``: rows are true classes, columns predicted ones.
 
     Args:
@@ -70,7 +70,9 @@ def plot_confusion_matrix(ax: Any, confusion: np.ndarray, class_names: Sequence[
         normalize: colour each row by its fraction of the true class (in [0, 1], with a colour
             bar); ``False``: colour by the counts themselves, without a colour bar.
         annotate: write each non-zero count in its cell.
-        title, xlabel, ylabel: the axes' texts.
+        title, xlabel, ylabel: the axes' texts (default: ``"predicted class (name)"`` and
+            ``"true class (name)"``, or ``(index)`` without class names: labels that
+            :func:`dlcourse.plots.style.show` accepts).
 
     Returns:
         The ``AxesImage``.
@@ -100,7 +102,8 @@ def plot_confusion_matrix(ax: Any, confusion: np.ndarray, class_names: Sequence[
     else:
         ax.set_xticks(range(n), class_names, rotation=60, ha="right")
         ax.set_yticks(range(n), class_names)
-    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    kind = "index" if class_names is None else "name"
+    ax.set(title=title, xlabel=xlabel or f"predicted class ({kind})", ylabel=ylabel or f"true class ({kind})")
     ax.grid(False)
     return image
 

@@ -16,7 +16,7 @@ from dlcourse.plots.figures import (
     show_grid,
     tile_images,
 )
-from dlcourse.plots.style import OKABE_ITO
+from dlcourse.plots.style import OKABE_ITO, figure_problems
 
 
 @pytest.fixture
@@ -69,7 +69,6 @@ def test_plot_confusion_matrix_normalises_rows(ax):
     np.testing.assert_allclose(image.get_array(), [[0.75, 0.25], [0.0, 1.0]])
     assert image.get_clim() == (0, 1)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["cat", "dog"]
-    assert ax.get_ylabel() == "true class" and ax.get_xlabel() == "predicted class"
     assert len(ax.figure.axes) == 2, "a normalised matrix gets a colour bar"
     assert ax.figure.axes[1].get_ylabel() == "fraction of the true class"
 
@@ -162,3 +161,10 @@ def test_plot_per_seed_puts_one_row_per_setting_and_a_bar_at_the_mean(ax):
 def test_plot_per_seed_refuses_wrong_input(ax, values, match):
     with pytest.raises(ValueError, match=match):
         plot_per_seed(ax, values, title="t", xlabel="x (unitless)")
+
+
+@pytest.mark.parametrize(("names", "kind"), [(None, "index"), (["a", "b"], "name")])
+def test_plot_confusion_matrix_defaults_keep_the_figure_rules(ax, names, kind):
+    plot_confusion_matrix(ax, np.array([[3, 1], [0, 4]]), names)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == (f"predicted class ({kind})", f"true class ({kind})")
+    assert figure_problems(ax.figure) == []
