@@ -51,10 +51,10 @@ def test_title_cell(path):
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
-def test_lessons_seed_and_end_with_a_summary(path):
+def test_lessons_start_and_end_with_a_summary(path):
     nb = nbformat.read(path, as_version=4)
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    assert "rng = start(seed=" in code or "seed_everything(" in code, \
+    assert "rng = start(seed=" in code, \
         "lessons begin with dlcourse.lesson.start(seed=...) so that outputs are reproducible"
     last = nb.cells[-1]
     assert last.cell_type == "markdown" and "summary" in last.source.lower()
@@ -111,3 +111,29 @@ def test_make_test_runs_every_committed_notebook_once(capsys):
         tagged = any("measured" in c.metadata.get("tags", []) for c in nb.cells)
         assert not tagged or path.relative_to(ROOT).as_posix() in listed["measured"], path.name
     assert notebook_meta.main(["everything"]) == 2
+
+
+SOLUTION_SOURCES = notebook_meta.course_notebooks(notebook_meta.SOLUTIONS)
+
+
+@pytest.mark.parametrize("path", SOLUTION_SOURCES, ids=lambda p: p.name)
+def test_graded_test_cells_import_nothing(path):
+    """One convention for graded test cells: what a test uses is imported in the notebook's first
+    code cells, so that a test cell holds only its checks."""
+    import ast
+
+    nb = nbformat.read(path, as_version=4)
+    graded = [cell for cell in nb.cells if cell.cell_type == "code"
+              and cell.metadata.get("nbgrader", {}).get("grade")]
+    assert graded, f"{path.name} has no graded test cell"
+    for cell in graded:
+        name = cell.metadata["nbgrader"]["grade_id"]
+        imports = [node for node in ast.parse(cell.source).body
+                   if isinstance(node, ast.Import | ast.ImportFrom)]
+        assert not imports, f"{name} imports {[ast.unparse(i) for i in imports]}: import in the first cell"
+
+
+@pytest.mark.parametrize("path", WITH_OUTPUTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_no_cell_a_learner_reads_silences_the_linter(path):
+    for cell in nbformat.read(path, as_version=4).cells:
+        assert "noqa" not in cell.source, f"{path.name}: a noqa comment in a cell a learner reads"
