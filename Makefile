@@ -18,7 +18,7 @@ HALF_WORKERS = $(shell w=$$(( $(WORKERS) / 2 )); echo $$(( w > 0 ? w : 1 )))
 NBVAL = --nbval-current-env -n $(if $(filter threads2,$(NUMERICS)),$(HALF_WORKERS),$(WORKERS)) --dist loadfile
 
 # Reproducible notebook outputs: the same hash seed and thread counts for `make outputs` and
-# `make test` (each notebook also calls dlcourse.env.seeding.seed_everything).
+# `make test` (each notebook also seeds every generator with dlcourse.lesson.start).
 DETERMINISM := PYTHONHASHSEED=0 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TQDM_MININTERVAL=0.5 \
 	DLCOURSE_PROFILE=quick DLCOURSE_DEVICE=cpu
 
