@@ -154,7 +154,7 @@ def show_grid(ax: Any, images: np.ndarray, ncols: int = 8, title: str = "", *,
 
 
 def plot_per_seed(ax: Any, values: Mapping[str, Sequence[float]], *, title: str, xlabel: str,
-                  xlim: tuple[float, float] | None = None) -> None:
+                  xlim: tuple[float, float] | None = None, ylabel: str = "setting (one row each)") -> None:
     """One row per setting: a dot per seed's result, a black bar at their mean.
 
     The honest picture of a few seeds: the spread is visible, not only the mean. Row ``i`` (from
@@ -165,6 +165,7 @@ def plot_per_seed(ax: Any, values: Mapping[str, Sequence[float]], *, title: str,
         values: ``{setting name: [result of seed 0, seed 1, ...]}``, at least one result each.
         title, xlabel: the axes' texts (say how many seeds, and the unit).
         xlim: the x range (default: matplotlib's).
+        ylabel: what the rows are (the default keeps the course's figure rules).
     """
     if not values:
         raise ValueError("values is empty: pass {setting name: [one result per seed]}.")
@@ -179,6 +180,6 @@ def plot_per_seed(ax: Any, values: Mapping[str, Sequence[float]], *, title: str,
         ax.scatter(results, np.full(len(results), i), s=60, alpha=0.7, color=OKABE_ITO[i], zorder=3)
         ax.plot([results.mean()] * 2, [i - 0.3, i + 0.3], color=OKABE_ITO[-1], lw=2)
     ax.set_yticks(range(len(values)), list(values))
-    ax.set(title=title, xlabel=xlabel)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     if xlim is not None:
         ax.set_xlim(xlim)

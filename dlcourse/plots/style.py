@@ -63,6 +63,18 @@ def summary_line(title: str, **values: float | int | str) -> str:
     return f"Figure: {title}" + (f" -- {parts}" if parts else "")
 
 
+def _label(ax, axis: str) -> str:
+    """The axes' own label, else that of an axes it shares this axis with (``sharey=True`` panels
+    show one label for the row)."""
+    own = ax.get_xlabel() if axis == "x" else ax.get_ylabel()
+    if own.strip():
+        return own
+    shared = ax.get_shared_x_axes() if axis == "x" else ax.get_shared_y_axes()
+    labels = [other.get_xlabel() if axis == "x" else other.get_ylabel()
+              for other in shared.get_siblings(ax)]
+    return next((label for label in labels if label.strip()), "")
+
+
 def figure_problems(fig: Figure) -> list[str]:
     """Return what keeps ``fig`` from being understood without seeing it well (empty when fine).
 
@@ -70,7 +82,8 @@ def figure_problems(fig: Figure) -> list[str]:
 
     - the figure has a title: its ``suptitle``, or a title on every axes that shows data;
     - every axes that shows data on visible axes (not image grids with ``axis("off")``) has an
-      x label and a y label, each ending with its unit in parentheses, e.g. ``"time (s)"``,
+      x label and a y label (its own, or that of a panel it shares the axis with), each ending
+      with its unit in parentheses, e.g. ``"time (s)"``,
       ``"loss (unitless)"``; a counter (``"epoch"``, ``"step"``, ``"iteration"``) needs none;
     - every colour bar has a label (what the colours mean, with its unit).
 
@@ -99,7 +112,7 @@ def figure_problems(fig: Figure) -> list[str]:
             problems.append(f"{name} has no title (and the figure has no suptitle): ax.set_title(...)")
         if not ax.axison:
             continue  # an image shown without axes: the title carries it
-        for axis, label in (("x", ax.get_xlabel()), ("y", ax.get_ylabel())):
+        for axis, label in (("x", _label(ax, "x")), ("y", _label(ax, "y"))):
             if not label.strip():
                 problems.append(f"{name} has no {axis} label: ax.set_{axis}label('quantity (unit)')")
             elif not (_UNIT.search(label) or _COUNTER.match(label.strip())):

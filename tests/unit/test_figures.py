@@ -168,3 +168,9 @@ def test_plot_confusion_matrix_defaults_keep_the_figure_rules(ax, names, kind):
     plot_confusion_matrix(ax, np.array([[3, 1], [0, 4]]), names)
     assert (ax.get_xlabel(), ax.get_ylabel()) == (f"predicted class ({kind})", f"true class ({kind})")
     assert figure_problems(ax.figure) == []
+
+
+def test_plot_per_seed_keeps_the_figure_rules_by_default(ax):
+    plot_per_seed(ax, {"a": [0.5, 0.6], "b": [0.7]}, title="Accuracy by setting (2 seeds)",
+                  xlabel="accuracy (fraction correct)")
+    assert ax.get_ylabel() == "setting (one row each)" and figure_problems(ax.figure) == []

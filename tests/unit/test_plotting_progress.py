@@ -6,7 +6,14 @@ import pytest
 from dlcourse.env.progress import progress
 from dlcourse.env.seeding import default_threads
 from dlcourse.lesson import start
-from dlcourse.plots.style import OKABE_ITO, figure_title, show, summary_line, use_course_style
+from dlcourse.plots.style import (
+    OKABE_ITO,
+    figure_problems,
+    figure_title,
+    show,
+    summary_line,
+    use_course_style,
+)
 
 
 def test_course_style_uses_the_colour_blind_safe_palette():
@@ -82,3 +89,15 @@ def test_start_seeds_every_generator_and_applies_the_course_style():
     assert (first[0] == again[0]).all() and torch.equal(first[1], again[1])
     assert torch.get_num_threads() == default_threads()  # 1 unless DLCOURSE_THREADS says otherwise
     assert not (start(seed=4).random(2) == first[0]).all()
+
+
+@pytest.mark.parametrize(("sharey", "problems"), [(True, 0), (False, 1)])
+def test_panels_sharing_an_axis_share_its_label(sharey, problems):
+    fig, axes = plt.subplots(1, 2, sharey=sharey)
+    for ax in axes:
+        ax.plot([0, 1], [0, 1])
+        ax.set(title="panel", xlabel="time (s)")
+    axes[0].set_ylabel("loss (nats)")  # only the first panel of the row
+    found = figure_problems(fig)
+    assert len(found) == problems and all("axes 2 has no y label" in p for p in found)
+    plt.close(fig)
