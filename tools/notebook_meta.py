@@ -84,8 +84,8 @@ def is_measured(cell: nbformat.NotebookNode) -> bool:
     return MEASURED_TAG in cell.metadata.get("tags", []) or "tolerance" in cell.metadata.get("dlcourse", {})
 
 
-def holds_measured_cells(path: Path) -> bool:
-    return any(is_measured(cell) for cell in nbformat.read(path, as_version=4).cells)
+def holds_measured_cells(nb: nbformat.NotebookNode) -> bool:
+    return any(is_measured(cell) for cell in nb.cells)
 
 
 def main(argv: list[str]) -> int:
@@ -99,7 +99,7 @@ def main(argv: list[str]) -> int:
     listed = []
     for path in course_notebooks(*WITH_OUTPUTS):
         nb = nbformat.read(path, as_version=4)
-        if any(is_measured(cell) for cell in nb.cells) == want:
+        if holds_measured_cells(nb) == want:
             listed.append((-nb.metadata.get("dlcourse", {}).get("cpu_runtime_s", 0.0), path.name, path))
     for *_, path in sorted(listed):
         print(path.relative_to(ROOT).as_posix())

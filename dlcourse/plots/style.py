@@ -63,6 +63,11 @@ def summary_line(title: str, **values: float | int | str) -> str:
     return f"Figure: {title}" + (f" -- {parts}" if parts else "")
 
 
+def _titles(ax) -> list[str]:
+    """The axes' non-empty titles: centre, left, right."""
+    return [title for loc in ("center", "left", "right") if (title := ax.get_title(loc=loc).strip())]
+
+
 def _label(ax, axis: str) -> str:
     """The axes' own label, else that of an axes it shares this axis with (``sharey=True`` panels
     show one label for the row)."""
@@ -107,8 +112,7 @@ def figure_problems(fig: Figure) -> list[str]:
             continue
         if not ax.has_data():
             continue
-        title = any(ax.get_title(loc=loc).strip() for loc in ("center", "left", "right"))
-        if not (title or has_suptitle):
+        if not (_titles(ax) or has_suptitle):
             problems.append(f"{name} has no title (and the figure has no suptitle): ax.set_title(...)")
         if not ax.axison:
             continue  # an image shown without axes: the title carries it
@@ -133,8 +137,7 @@ def figure_title(fig: Figure) -> str:
     """Return the title a reader sees: the ``suptitle``, else the axes' titles joined by ``"; "``."""
     if fig.get_suptitle().strip():
         return fig.get_suptitle().strip()
-    titles = [ax.get_title(loc=loc).strip() for ax in fig.axes for loc in ("center", "left", "right")]
-    return "; ".join(title for title in titles if title)
+    return "; ".join(title for ax in fig.axes for title in _titles(ax))
 
 
 def show(fig: Figure, **numbers: float | int | str) -> None:

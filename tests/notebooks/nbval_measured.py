@@ -53,8 +53,6 @@ DEFAULT_TOLERANCE = {"abs": 0.005, "rel": 0.01, "int_abs": 0}
 #: How an exact cell's numbers are described when they differ: nothing may move.
 EXACT = {"abs": 0.0, "rel": 0.0, "int_abs": 0}
 
-
-
 # A number: optional sign (not after a letter, digit or dot), digits, optional fraction, optional
 # exponent. The sign belongs to the number, so a difference that crosses zero (+0.001 -> -0.001) is
 # a small move, not a changed word. Digits glued to letters ("conv2d", "x1") are words: exact.
