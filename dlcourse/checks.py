@@ -44,13 +44,18 @@ The checks:
   consistency property: the grader compares the two values sent);
 - ``true(name, condition, hint)``: a claim about the learner's code (returns a float, updates in
   place, raises ValueError). When grading, the kernel reports the claim's truth; see
-  docs/instructors.md for what that means for a question's points.
+  docs/instructors.md for what that means for a question's points;
+- ``model(name, model, task)``: a trained model, judged by its parameters: the check sends them
+  (nothing else), and whoever judges (the notebook for a learner, the grader's own process when
+  grading) rebuilds the architecture the exercise fixes, loads them and measures the model, with
+  :func:`dlcourse.model_tasks.judge` (see :mod:`dlcourse.model_tasks`).
 """
 
 from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -257,6 +262,8 @@ KIND_TEXT = {
     "gradient": "the gradient is wrong",
     "claim": "a property does not hold",
     "missing": "the value sent could not be read",
+    "score": "the trained model falls short of what it must reach",
+    "time": "the cell ran past its time budget",
 }
 
 
@@ -443,12 +450,26 @@ def _compare_true(name: str, got: Any, expected: Any = True, hint: str = "") -> 
     return Failure("claim", f"{name}: this is not true" + (f". Hint: {hint}" if hint else "."))
 
 
+def _compare_model(name: str, got: Any, expected: Any, seconds: Any) -> Failure | None:
+    """``got`` is a model's parameters as sent; ``expected`` names its task (``{"task": name}``);
+    ``seconds`` is the test cell's run time as the judging process observed it."""
+    from dlcourse.model_tasks import get_task, judge
+
+    try:
+        task = get_task(str(expected.get("task")) if isinstance(expected, dict) else "")
+    except ValueError as error:
+        return Failure("missing", f"{name}: {error}")
+    verdict = judge(task, got, float(seconds) if isinstance(seconds, (int, float)) else None)
+    return None if verdict.passed else Failure(verdict.kind or "value", f"{name}: {verdict.message}")
+
+
 def compare(method: str, name: str, got: Any, expected: Any = None, **params: Any
             ) -> Failure | None:
     """Compare one check's plain ``got`` with its ``expected``; return why it failed, or None.
 
-    ``method`` is the check (close, equal, shape, grad, true, same); ``params`` its tolerances
-    (``rtol``, ``atol``) or ``hint``. Used by :class:`Check` for a learner and by the grader.
+    ``method`` is the check (close, equal, shape, grad, true, same, model); ``params`` its
+    tolerances (``rtol``, ``atol``), ``hint``, or for ``model`` the cell's ``seconds``. Used by
+    :class:`Check` for a learner and by the grader.
     """
     if method == "close":
         return _compare_close(name, got, expected, **_only(params, "rtol", "atol"))
@@ -464,6 +485,8 @@ def compare(method: str, name: str, got: Any, expected: Any = None, **params: An
         return _compare_function_fd(name, got, expected, **_only(params, "rtol", "atol"))
     if method == "true":
         return _compare_true(name, got, hint=str(params.get("hint", "")))
+    if method == "model":
+        return _compare_model(name, got, expected, params.get("seconds"))
     return Failure("missing", f"{name}: unknown check {method!r}")
 
 
@@ -499,6 +522,8 @@ class Check:
 
     def __init__(self, block: str) -> None:
         self.block = block
+        #: when the block started (a model check's time budget counts from here, for a learner)
+        self.started = time.perf_counter()
         #: number of checks made in this block
         self.count = 0
         #: what is sent to the grader (grading and key modes)
@@ -598,6 +623,38 @@ class Check:
         if _MODE == "grading":
             return self._send_two("grad", name, got, numeric_p)
         self._check("grad", name, got, numeric_p, rtol=rtol, atol=atol)
+
+
+    def model(self, name: str, model: Any, task: str) -> None:
+        """Judge a trained ``model`` by its parameters, as the exercise's ``task`` says.
+
+        ``task`` names a :class:`dlcourse.model_tasks.ModelTask`: the architecture the exercise
+        fixes, how the model is measured, what it must reach and in how much time. Only the
+        parameters are sent (plain arrays, :func:`to_plain`). For a learner the check measures the
+        model here and prints the numbers; when grading the grader's own process measures it; in
+        the key run (the solution) the grader measures the solution's model the same way.
+        """
+        from dlcourse.model_tasks import get_task, judge
+
+        spec = get_task(task)
+        try:
+            got = None if model is None else to_plain(spec.state(model))
+        except Exception as error:
+            got = {"object": type(model).__name__[:200],
+                   "repr": f"not a model of {spec.architecture} ({type(error).__name__})"}
+        entry = {"method": "model", "name": str(name)[:500], "value": got}
+        self.count += 1
+        if _MODE == "grading":
+            self.sent.append(entry)
+            return
+        if _MODE == "key":  # judged by the grader, which keeps only the task
+            self.sent.append({**entry, "expected": {"task": task}, "params": {}})
+            return
+        verdict = judge(spec, from_plain(got), time.perf_counter() - self.started)
+        if not verdict.passed:
+            self.count -= 1
+            self._fail(f"{name}: {verdict.message}")
+        print(f"{self.block}: {name}: {verdict.message}")
 
 
 def _expected(expected: Any) -> Any:

@@ -127,6 +127,18 @@ def fashion_mnist_search_path() -> list[Path]:
                                                           Path("/usr/share/datasets/fashion-mnist")]
 
 
+def test_split_files() -> list[Path]:
+    """Every copy of the test split's two files on this machine: the subset's and, in each folder
+    of :func:`fashion_mnist_search_path`, the full set's (where they exist).
+
+    The grader measures trained models on the test split and hides these files from graded
+    kernels (:mod:`dlcourse.model_tasks`).
+    """
+    names = [name for name in FASHION_MNIST_FILES if name.startswith("t10k")]
+    return [folder / name for folder in [subset_dir(), *fashion_mnist_search_path()]
+            for name in names if (folder / name).is_file()]
+
+
 def find_fashion_mnist(folder: Path | str | None = None) -> Path | None:
     """Return the first folder holding all four full-size files, or ``None``.
 

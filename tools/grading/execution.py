@@ -49,6 +49,8 @@ def _make_executor(cell_timeout: int, max_output_bytes: int, deadline: float):
             self.stopped: str | None = None
             self.stop_status = "crashed"
             self.executed: set[int] = set()
+            #: each code cell's run time as the grader observed it (its own clock, in seconds)
+            self.seconds: dict[int, float] = {}
             self.consecutive_timeouts = 0
 
         def output(self, outs, msg, display_id, cell_index):
@@ -80,6 +82,7 @@ def _make_executor(cell_timeout: int, max_output_bytes: int, deadline: float):
                 self.stopped = "the notebook's total time limit was reached"
                 self.stop_status = "timeout"
                 return cell, resources
+            began = time.monotonic()
             try:
                 cell, resources = super().preprocess_cell(cell, resources, index)
             except DeadKernelError:
@@ -87,6 +90,7 @@ def _make_executor(cell_timeout: int, max_output_bytes: int, deadline: float):
                 self.stop_status = "crashed"
                 return cell, resources
             self.executed.add(index)
+            self.seconds[index] = time.monotonic() - began
             if any(o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", [])):
                 self.timed_out.append(index)
                 self.consecutive_timeouts += 1
@@ -173,7 +177,8 @@ def execute(nb: Any, *, cell_timeout: int, notebook_timeout: int, max_output_byt
     ``mode`` is dlcourse.checks' mode in the kernel (``grading``, or ``key`` for the solution).
     ``sources`` replaces the source of some cells for the run only (the test cells without their
     expected values); the returned notebook keeps the original sources. ``info`` has, per cell
-    index, the records its checks sent, and what stopped the run early, if anything.
+    index, the records its checks sent and how long it ran (``seconds``, the grader's clock:
+    a model check's time budget), and what stopped the run early, if anything.
     """
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
@@ -229,5 +234,5 @@ def execute(nb: Any, *, cell_timeout: int, notebook_timeout: int, max_output_byt
     info = {"records": records, "stopped": executor.stopped, "stop_status": executor.stop_status,
             "timed_out": list(executor.timed_out), "truncated": sorted(executor.truncated),
             "records_overflow": sorted(executor.records_overflow),
-            "executed": set(executor.executed)}
+            "executed": set(executor.executed), "seconds": dict(executor.seconds)}
     return nb, info

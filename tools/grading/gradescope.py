@@ -124,10 +124,18 @@ def build(assignment: str, out_dir: Path, settings: dict) -> Path:
 # ---- Grading one submission on Gradescope -------------------------------------------------------
 
 def lock_down(root: Path) -> None:
-    """Close the autograder's folders and the submission's metadata to every user but root."""
+    """Close the autograder's folders, the submission's metadata and the held-out data (what the
+    grader measures trained models on, in the copies setup.sh installed) to every user but root."""
+    from dlcourse.model_tasks import held_out_files
+
     for name in ("source", "submission", "results"):
         if (root / name).is_dir():
             (root / name).chmod(0o700)
+    installed = [Path(os.environ[name]) for name in ("DLCOURSE_DATA", "DLCOURSE_CACHE")
+                 if os.environ.get(name)]
+    for path in held_out_files():
+        if path.is_file() and any(path.is_relative_to(folder) for folder in installed):
+            path.chmod(0o600)
     if (root / "submission_metadata.json").is_file():
         (root / "submission_metadata.json").chmod(0o600)
     root.chmod(root.stat().st_mode & ~0o066)  # others may pass through, not list or write

@@ -5,8 +5,10 @@ in the same sandbox as the submissions, with dlcourse.checks in ``key`` mode: ea
 as for a learner (so a solution that fails its own checks stops the grading, with the reason) and
 sends its expected value and tolerances. The key holds, per test cell and block, the list of checks
 in the order they ran: method, name, expected value (plain data), tolerances, and whether the block
-is hidden. It lives only in the grader's memory (the forked workers inherit it); it is never written
-to a file, and no part of it is sent to a graded kernel.
+is hidden; a trained model's check keeps only its task (the grader measures the solution's model
+while making the key, as it will measure each submission's). It lives only in the grader's memory
+(the forked workers inherit it); it is never written to a file, and no part of it is sent to a
+graded kernel.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 import nbformat
 
+from dlcourse.checks import compare, from_plain
 from tools.grading.assignment import checking_blocks, is_autograded_test, nbgrader_meta
 from tools.grading.execution import execute
 from tools.grading.sandbox import Sandbox
@@ -25,6 +28,20 @@ def visible_blocks(release: Any) -> dict[str, set[str]]:
     """Per test cell (grade id), the blocks students see; the others are hidden tests."""
     return {nbgrader_meta(c)["grade_id"]: set(checking_blocks(c.source))
             for c in release.cells if is_autograded_test(c)}
+
+
+def _judge_models(grade_id: str, block: str, checks: list[dict], seconds: float | None
+                  ) -> list[str]:
+    """Measure the solution's trained models here, as a submission's will be; keep only their
+    task in the key (not the solution's parameters). Returns the problems found."""
+    problems = []
+    for check in checks:
+        if check.get("method") == "model":
+            failure = compare("model", check["name"], from_plain(check.pop("value", None)),
+                              check.get("expected"), seconds=seconds)
+            if failure is not None:
+                problems.append(f"{grade_id}: block {block!r}: {failure.message}")
+    return problems
 
 
 def build_key(source_path: Path, *, sandbox: Sandbox, cell_timeout: int, notebook_timeout: int,
@@ -62,8 +79,10 @@ def build_key(source_path: Path, *, sandbox: Sandbox, cell_timeout: int, noteboo
                 error = record.get("error") or {}
                 problems.append(f"{grade_id}: block {name!r} {record.get('outcome')}: "
                                 f"{error.get('message') or error.get('type') or ''}")
+            checks = record.get("checks", [])
+            problems += _judge_models(grade_id, name, checks, info["seconds"].get(index))
             blocks.append({"name": name, "hidden": name not in visible.get(grade_id, set()),
-                           "checks": record.get("checks", [])})
+                           "checks": checks})
         ran = [b["name"] for b in blocks]
         missing = [b for b in written if b not in ran]
         if missing:

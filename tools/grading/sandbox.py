@@ -194,10 +194,11 @@ def sandbox_config(sandbox: Sandbox, scratch: Path, env: dict[str, str], command
 
     for path in readable:
         args += [*parents(path), "--ro-bind", str(path), str(path)]
-    # Hide the sources, the repository, the submissions and the results, where they are visible.
+    # Hide the sources, the repository, the submissions, the results and the held-out data.
+    visible = [*readable, *(Path(folder) for folder in SYSTEM)]
     for path in sandbox.hide:
         path = path.resolve() if path.exists() else path
-        if not path.exists() or not any(path.is_relative_to(p) for p in readable):
+        if not path.exists() or not any(path.is_relative_to(p) for p in visible):
             continue
         if path.is_dir():
             args += ["--tmpfs", str(path), "--remount-ro", str(path)]
@@ -346,8 +347,11 @@ def kernel_spec(spec_dir: Path, sandbox: Sandbox, scratch: Path, mode: str) -> s
 
 
 def hidden_paths(source: Path, submissions: Path, out: Path) -> list[Path]:
-    """The folders a kernel must not see: the sources, the submissions, the results and .git."""
-    hide = [source.parent, submissions, out]
+    """What a kernel must not see: the sources, the submissions, the results, .git, and the data
+    the grader measures trained models on (:func:`dlcourse.model_tasks.held_out_files`)."""
+    from dlcourse.model_tasks import held_out_files
+
+    hide = [source.parent, submissions, out, *held_out_files()]
     if (ROOT / ".git").exists():
         hide.append(ROOT / ".git")
     return _outermost(hide)

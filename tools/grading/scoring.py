@@ -35,9 +35,13 @@ def _short(text: Any, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _verdict(key: dict, label: str, check: dict) -> Failure | None:
-    """One check: the value sent against the key (``same``: the two values sent, each other)."""
+def _verdict(key: dict, label: str, check: dict, seconds: float | None = None) -> Failure | None:
+    """One check: the value sent against the key (``same``: the two values sent, each other;
+    ``model``: the parameters sent, measured here, the cell's observed ``seconds`` its time)."""
     params = key.get("params") or {}
+    if key["method"] == "model":  # the key names the task (plain data, not a value)
+        return compare("model", label, from_plain(check.get("value")), key["expected"],
+                       seconds=seconds)
     value = from_plain(check.get("value"))
     if key["method"] == "same":
         return compare("same", label, value, from_plain(check.get("other")), **params)
@@ -48,10 +52,12 @@ def _verdict(key: dict, label: str, check: dict) -> Failure | None:
     return failure
 
 
-def judge_block(block: dict, records: list) -> tuple[bool, str, str]:
+def judge_block(block: dict, records: list, seconds: float | None = None
+                ) -> tuple[bool, str, str]:
     """Judge one block of the key against the records a kernel sent for it.
 
-    Returns (passed, message for the student, message for the instructor).
+    ``seconds`` is the cell's run time as the grader observed it. Returns (passed, message for
+    the student, message for the instructor).
     """
     name, hidden, expected = block["name"], block["hidden"], block["checks"]
     mine = [r for r in records if isinstance(r, dict) and r.get("block") == name]
@@ -79,8 +85,9 @@ def judge_block(block: dict, records: list) -> tuple[bool, str, str]:
             if not isinstance(check, dict) or check.get("method") != key["method"]:
                 raise ValueError("a value from another check")
             label = "" if hidden else _short(check.get("name", key["name"]), 300)
-            failure = _verdict(key, label, check)
-            full = _verdict(key, key["name"], check) if failure is not None and hidden else None
+            failure = _verdict(key, label, check, seconds)
+            full = (_verdict(key, key["name"], check, seconds) if failure is not None and hidden
+                    else None)
         except Exception as error:
             failure = full = Failure("missing", f"{key['name']}: the value sent could not be read "
                                                 f"({type(error).__name__}: {_short(error, 100)})")
@@ -106,9 +113,11 @@ def judge_block(block: dict, records: list) -> tuple[bool, str, str]:
 
 
 def judge_cell(blocks: list[dict], records: list, *, executed: bool, overflow: bool,
-               errors: list[str], details: list | None = None) -> tuple[bool, str, list[str]]:
+               errors: list[str], details: list | None = None, seconds: float | None = None
+               ) -> tuple[bool, str, list[str]]:
     """Judge a test cell: (passed, feedback for the student, lines for the instructor).
 
+    ``seconds``: how long the cell ran, by the grader's clock (for a model check's budget).
     ``details``, when given, receives each block's verdict when the cell ran: ``{"name",
     "hidden", "passed", "message"}`` with the student's message (for the Gradescope autograder,
     which shows visible and hidden blocks at different times).
@@ -119,7 +128,7 @@ def judge_cell(blocks: list[dict], records: list, *, executed: bool, overflow: b
     if overflow:
         why = "its checks sent more data than the grader accepts: not counted"
         return False, why, [why]
-    results = [judge_block(block, records) for block in blocks]
+    results = [judge_block(block, records, seconds) for block in blocks]
     if details is not None:
         details += [{"name": block["name"], "hidden": block["hidden"], "passed": ok, "message": s}
                     for block, (ok, s, _) in zip(blocks, results, strict=True)]
@@ -235,7 +244,7 @@ def grade_submission(path: Path, source_path: Path, *, key: dict, cell_timeout: 
             passed, message, lines = judge_cell(
                 key.get(grade_id, []), info["records"].get(i, []),
                 executed=i in info["executed"], overflow=i in info["records_overflow"],
-                errors=errors, details=details)
+                errors=errors, details=details, seconds=info["seconds"].get(i))
             result.setdefault("blocks", {})[grade_id] = details
             points = float(meta.get("points", 0)) if passed else 0.0
             verdicts[i] = lines
