@@ -88,7 +88,31 @@ RECORDS: list[dict[str, Any]] = []
 
 
 class CheckFailed(AssertionError):
-    """A check of an exercise failed; the message says what is wrong and where."""
+    """A check of an exercise failed; the message says what is wrong and where.
+
+    In IPython (JupyterLab, Colab) a learner sees the message alone, plainly, and how to see
+    more: the first time the error is shown it is its message; ``%tb`` then shows the whole
+    traceback (IPython asks :meth:`_render_traceback_` again).
+    """
+
+    _shown = False
+
+    def _render_traceback_(self) -> list[str]:
+        """The lines IPython shows for this error: the message first; the traceback on request."""
+        if not self._shown:
+            self._shown = True
+            return [f"\x1b[1;31mCheckFailed\x1b[0m: {self}",
+                    "\x1b[2m(this is the check's verdict; run %tb in a new cell to see the "
+                    "traceback)\x1b[0m"]
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is not None:
+            return shell.InteractiveTB.structured_traceback(type(self), self, self.__traceback__)
+        import traceback
+
+        return [line.rstrip("\n") for line in
+                traceback.format_exception(type(self), self, self.__traceback__)]
 
 
 def mode() -> str:

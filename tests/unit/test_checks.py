@@ -234,3 +234,17 @@ def test_grad_accepts_the_true_gradient_and_names_a_wrong_entry():
 def test_checking_needs_a_name():
     with pytest.raises(TypeError, match="non-empty string"):
         checking("")
+
+
+def test_a_failed_check_shows_its_message_first_and_the_traceback_on_request():
+    """IPython asks an exception for its lines (``_render_traceback_``): the verdict alone first,
+    the whole traceback when asked again (``%tb``)."""
+    with pytest.raises(CheckFailed) as info:
+        with checking("standardise") as check:
+            check.close("mean", 4.0, 0.0)
+    first = info.value._render_traceback_()
+    assert len(first) == 2 and first[0].endswith("CheckFailed\x1b[0m: standardise: mean: "
+                                                 "expected 0, got 4.")
+    assert "run %tb" in first[1]
+    again = "\n".join(info.value._render_traceback_())
+    assert "Traceback" in again and "in _fail" in again and "expected 0, got 4." in again
