@@ -18,9 +18,10 @@ HALF_WORKERS = $(shell w=$$(( $(WORKERS) / 2 )); echo $$(( w > 0 ? w : 1 )))
 NBVAL = --nbval-current-env -n $(if $(filter threads2,$(NUMERICS)),$(HALF_WORKERS),$(WORKERS)) --dist loadfile
 
 # Reproducible notebook outputs: the same hash seed and thread counts for `make outputs` and
-# `make test` (each notebook also seeds every generator with dlcourse.lesson.start).
+# `make test` (each notebook also seeds every generator with dlcourse.lesson.start), and no
+# learner's progress recorded from the course's own runs (dlcourse/learner_record.py).
 DETERMINISM := PYTHONHASHSEED=0 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TQDM_MININTERVAL=0.5 \
-	DLCOURSE_PROFILE=quick DLCOURSE_DEVICE=cpu
+	DLCOURSE_PROFILE=quick DLCOURSE_DEVICE=cpu DLCOURSE_PROGRESS=off
 
 # Numerical configurations that make this machine compute like another one (CONTRIBUTING.md,
 # "Verifying outputs on any machine"): other BLAS kernels (OpenBLAS core type, MKL code path),

@@ -11,6 +11,7 @@ printed in the terminal summary and written to ``build/notebook-times.md``.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import defaultdict
 from functools import partial
@@ -20,6 +21,10 @@ from pathlib import Path
 import pytest
 
 pytest_plugins = ["tests.notebooks.nbval_measured"]
+
+# The checks that tests run are not a learner's progress (dlcourse/learner_record.py); the kernels
+# the tests start inherit this. Tests of the record choose a file of their own.
+os.environ.setdefault("DLCOURSE_PROGRESS", "off")
 
 _NOTEBOOK_SECONDS: dict[str, float] = defaultdict(float)
 _NOTEBOOK_FAILED: set[str] = set()

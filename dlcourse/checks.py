@@ -699,9 +699,18 @@ class checking:
         return self.check
 
     def _record(self, outcome: str, error: dict[str, str] | None = None) -> None:
+        """Publish the block's record (grading, key), or note a learner's progress: a block with
+        checks that passed, failed, raised or was not attempted (:mod:`dlcourse.learner_record`)."""
         if _MODE != "learner":
             _publish({"block": self.name, "outcome": outcome, "checks": self.check.sent,
                       "error": error})
+        elif outcome != "finished" or self.check.count:
+            try:
+                from dlcourse.learner_record import record
+
+                record(self.name, "passed" if outcome == "finished" else outcome)
+            except Exception:  # progress is a convenience: it never breaks a learner's cell
+                pass
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         if exc_type is None:

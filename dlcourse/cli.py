@@ -6,6 +6,9 @@ Commands:
               first use): ``python -m dlcourse fetch reviews`` (``--from FILE`` installs a local
               copy), ``fetch --all`` (what ``make data`` runs), ``fetch --list``. The data sets
               are those of :mod:`dlcourse.data.registry` that are downloaded.
+    progress  your exercises, question by question: passed, attempted or not started, from the
+              checks you ran (:mod:`dlcourse.learner_record`); ``--off`` and ``--on`` stop and
+              resume recording.
 """
 
 from __future__ import annotations
@@ -52,6 +55,16 @@ def _fetch(args: argparse.Namespace) -> int:
     return status
 
 
+def _progress(args: argparse.Namespace) -> int:
+    from dlcourse.learner_record import progress_table, turn
+
+    if args.off or args.on:
+        print(turn(on=args.on))
+        return 0
+    print(progress_table())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m dlcourse", description="dlcourse helper commands")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -65,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="install this local copy (checked by sha256) instead of downloading "
                             "(for fashion-mnist: a folder with the four files)")
     fetch.set_defaults(run=_fetch)
+    progress = commands.add_parser("progress", help="your exercises: what you passed, attempted, "
+                                                    "not started")
+    switch = progress.add_mutually_exclusive_group()
+    switch.add_argument("--off", action="store_true", help="stop recording your checks' outcomes")
+    switch.add_argument("--on", action="store_true", help="record them again")
+    progress.set_defaults(run=_progress)
     return parser
 
 

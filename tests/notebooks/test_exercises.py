@@ -13,14 +13,9 @@ import nbformat
 import pytest
 
 from dlcourse.checks import EXPECTED_ARGUMENTS
+from dlcourse.exercises import checking_blocks
 from tools import make_exercises
-from tools.grading.assignment import (
-    REFERENCE_PREFIX,
-    check_calls,
-    checking_blocks,
-    graded_source,
-    is_autograded_test,
-)
+from tools.grading.assignment import REFERENCE_PREFIX, check_calls, graded_source, is_autograded_test
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -239,7 +239,7 @@ def test_checking_needs_a_name():
 def test_a_failed_check_shows_its_message_first_and_the_traceback_on_request():
     """IPython asks an exception for its lines (``_render_traceback_``): the verdict alone first,
     the whole traceback when asked again (``%tb``)."""
-    with pytest.raises(CheckFailed) as info:
+    with pytest.raises(CheckFailed, match="expected 0, got 4") as info:
         with checking("standardise") as check:
             check.close("mean", 4.0, 0.0)
     first = info.value._render_traceback_()

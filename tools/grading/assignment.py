@@ -13,11 +13,11 @@ names and hints (they may quote hidden inputs or answers). The grader holds the 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from dlcourse.checks import EXPECTED_ARGUMENTS
+from dlcourse.exercises import checking_items, checking_name
 from tools.notebook_meta import SOLUTIONS
 
 #: Functions whose name starts with this compute expected values: never sent to a graded kernel.
@@ -58,37 +58,6 @@ def questions(template: Any) -> list[dict]:
     return out
 
 
-def _checking_name(item: ast.withitem) -> str | None:
-    """The block's name when ``item`` is ``checking("name")`` with a literal name, else None."""
-    call = item.context_expr
-    if (isinstance(call, ast.Call) and getattr(call.func, "id", None) == "checking"
-            and call.args and isinstance(call.args[0], ast.Constant)
-            and isinstance(call.args[0].value, str)):
-        return call.args[0].value
-    return None
-
-
-def checking_items(tree: ast.AST) -> Iterator[tuple[str, ast.withitem, ast.With]]:
-    """Every ``with checking("name") [as check]`` block in ``tree``: its name, the ``checking(...)``
-    item and the ``with`` statement, in the order of ``ast.walk``. What a block is, for the grader
-    and for the tests of the exercises alike."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.With):
-            for item in node.items:
-                name = _checking_name(item)
-                if name is not None:
-                    yield name, item, node
-
-
-def checking_blocks(source: str) -> list[str]:
-    """Return the names of the ``with checking("name")`` blocks in a cell's source."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
-    return [name for name, _, _ in checking_items(tree)]
-
-
 def check_calls(tree: ast.AST) -> list[tuple[str, ast.Call, str]]:
     """``(method, call, block name)`` of every ``check.<method>(...)`` inside a block
     ``with checking("name") as check`` (the checks a test cell declares)."""
@@ -117,7 +86,7 @@ class _StripExpected(ast.NodeTransformer):
     def visit_With(self, node: ast.With) -> Any:
         bound = []
         for item in node.items:
-            block = _checking_name(item)
+            block = checking_name(item)
             if block is not None and isinstance(item.optional_vars, ast.Name):
                 bound.append((item.optional_vars.id, block in self.hidden))
         self.check_names.extend(bound)

@@ -48,7 +48,8 @@ import zipfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from tools.grading.assignment import checking_blocks, is_autograded_test, nbgrader_meta, resolve_source
+from dlcourse.exercises import checking_blocks
+from tools.grading.assignment import is_autograded_test, nbgrader_meta, resolve_source
 from tools.grading.late import LatePolicy, parse_time
 from tools.grading.sandbox import GIB, Limits
 from tools.notebook_meta import ROOT, SOLUTIONS

@@ -19,7 +19,8 @@ from typing import Any
 import nbformat
 
 from dlcourse.checks import compare, from_plain
-from tools.grading.assignment import checking_blocks, is_autograded_test, nbgrader_meta
+from dlcourse.exercises import checking_blocks
+from tools.grading.assignment import is_autograded_test, nbgrader_meta
 from tools.grading.execution import execute
 from tools.grading.sandbox import Sandbox
 
