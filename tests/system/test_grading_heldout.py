@@ -5,8 +5,10 @@ from the real exercise 09: the CNN's test cell is judged by its parameters, meas
 grader on the Fashion-MNIST test split, which the sandbox hides. A ``train_cnn`` that reads the
 test split wherever it could be finds nothing (and so trains nothing); a model whose ``forward``
 looks the labels up, and one that was never trained, earn nothing for that cell. The run reuses
-the helpers of tests/system/test_grading.py; it takes about a minute on two idle cores (the
-solution's and the correct submission's 15 s of training are most of it).
+the helpers of tests/system/test_grading.py. Most of its time is two trainings of the CNN (the
+solution's, for the key, and the correct submission's; 15 s each on an idle core), and with two
+jobs the other submissions grade beside the correct one: measured, 3 min 35 s at a load average of
+7 to 10 on two cores (other suites running); its parts add up to about a minute on idle ones.
 """
 
 from __future__ import annotations
