@@ -28,7 +28,7 @@ from dlcourse.data.fashion_mnist import load_fashion_mnist
 from dlcourse.pytorch.augment import AugmentedBatches
 from dlcourse.pytorch.training import EarlyStopping, History, TensorBatches, evaluate, fit
 
-__all__ = ["OverfitData", "load_overfit_data", "make_mlp", "l2_param_groups",
+__all__ = ["OverfitData", "load_overfit_data", "load_overfit_test", "make_mlp", "l2_param_groups",
            "train_mlp", "SweepResult", "sweep"]
 
 SIDE = 14  #: images are shrunk to SIDE x SIDE pixels
@@ -79,6 +79,16 @@ def load_overfit_data(n_val: int = 1000, seed: int = 0) -> OverfitData:
     order = np.random.default_rng(seed).permutation(len(split))
     x, y = shrink(split.images[order]), torch.from_numpy(split.labels[order].astype(np.int64))
     return OverfitData(x[n_val:], y[n_val:], x[:n_val], y[:n_val])
+
+
+def load_overfit_test() -> tuple[torch.Tensor, torch.Tensor]:
+    """The committed subset's 2,000 test images, shrunk as :func:`load_overfit_data` shrinks the
+    training images: ``x (2000, 196)`` float32 in [0, 1], ``y (2000,)`` int64.
+
+    Touched once, at the very end (exercise 08's grader measures a trained model on it).
+    """
+    split = load_fashion_mnist("test")
+    return shrink(split.images), torch.from_numpy(split.labels.astype(np.int64))
 
 
 def make_mlp(width: int, depth: int = 2, dropout: float = 0.0, n_in: int = SIDE * SIDE,

@@ -6,7 +6,9 @@ Lesson 09c's experiment, and exercise 09b's pretrained body:
   number the chosen classes ``0 .. k-1``, and draw exactly ``per_class`` labelled examples of each
   class with a seeded generator (never from the examples held out for validation);
 - :func:`split_for_transfer`: the old classes to pretrain on, and the new classes' pool of
-  (mostly unlabelled) training images, validation set and test set (:class:`TransferData`);
+  (mostly unlabelled) training images, validation set and test set (:class:`TransferData`; the
+  test set is optional: exercise 09b splits the training split alone); :func:`class_images`:
+  one split's images of some classes, renumbered;
 - :func:`make_body`: a small residual CNN without its classifier, built from
   :class:`dlcourse.pytorch.residual.ResidualBlock`, mapping images ``(B, 1, 28, 28)`` to features
   ``(B, F)``; :class:`TransferNet` puts a linear head on a body, and can freeze the body;
@@ -54,8 +56,9 @@ from dlcourse.pytorch.residual import ResidualBlock
 from dlcourse.pytorch.training import History, TensorBatches, evaluate, fit, images_to_tensor
 
 __all__ = ["OLD_CLASSES", "NEW_CLASSES", "STRATEGIES", "Strategy", "class_indices", "remap_labels",
-           "sample_per_class", "TransferData", "split_for_transfer", "make_body", "body_features",
-           "TransferNet", "trainable_parameters", "pretrain", "new_task_model", "new_task_optimizer",
+           "sample_per_class", "class_images", "TransferData", "split_for_transfer", "make_body",
+           "body_features", "TransferNet", "trainable_parameters", "pretrain", "new_task_model",
+           "new_task_optimizer",
            "train_new_task", "PIXELS", "fit_pixel_baseline", "pixel_accuracy", "Comparison",
            "compare_strategies"]
 
@@ -160,25 +163,27 @@ class TransferData:
     Attributes:
         old_classes, new_classes: the original Fashion-MNIST labels of each task.
         pretrain_x, pretrain_y: every training image of the old classes.
-        old_test_x, old_test_y: the test images of the old classes.
+        old_test_x, old_test_y: the test images of the old classes (``None`` when the split was
+            made without the test split).
         pool_x, pool_y: the new classes' training images that are not in validation; labelled
             examples are drawn from here (:meth:`few_labels`).
         val_x, val_y: ``val_per_class`` training images of each new class, for choices.
-        test_x, test_y: the test images of the new classes, for the final report.
+        test_x, test_y: the test images of the new classes, for the final report (``None``
+            without the test split: exercise 09b's grader measures on them itself).
     """
 
     old_classes: tuple[int, ...]
     new_classes: tuple[int, ...]
     pretrain_x: torch.Tensor
     pretrain_y: torch.Tensor
-    old_test_x: torch.Tensor
-    old_test_y: torch.Tensor
+    old_test_x: torch.Tensor | None
+    old_test_y: torch.Tensor | None
     pool_x: torch.Tensor
     pool_y: torch.Tensor
     val_x: torch.Tensor
     val_y: torch.Tensor
-    test_x: torch.Tensor
-    test_y: torch.Tensor
+    test_x: torch.Tensor | None
+    test_y: torch.Tensor | None
 
     def few_labels(self, per_class: int, rng: np.random.Generator | int | None = None
                    ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -190,32 +195,36 @@ class TransferData:
         return self.pool_x[idx], self.pool_y[idx]
 
 
-def split_for_transfer(train: FashionMNIST, test: FashionMNIST, old_classes: Sequence[int] = OLD_CLASSES,
-                       new_classes: Sequence[int] = NEW_CLASSES, val_per_class: int = 100,
+def class_images(split: FashionMNIST, classes: Sequence[int],
+                 idx: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The images of ``classes`` in ``split`` (or its images ``idx``, all of those classes), as
+    ``x (M, 1, 28, 28)`` float32 in [0, 1] and ``y (M,)`` int64 renumbered ``0 .. k-1``."""
+    idx = class_indices(split.labels, classes) if idx is None else idx
+    return images_to_tensor(split.images[idx]), torch.from_numpy(remap_labels(split.labels[idx], classes))
+
+
+def split_for_transfer(train: FashionMNIST, test: FashionMNIST | None = None,
+                       old_classes: Sequence[int] = OLD_CLASSES, new_classes: Sequence[int] = NEW_CLASSES,
+                       val_per_class: int = 100,
                        rng: np.random.Generator | int | None = None) -> TransferData:
     """Split Fashion-MNIST into a pretraining task and a new task (see :class:`TransferData`).
 
     The validation images are drawn with ``rng`` (``val_per_class`` of each new class from the
     training split), and the pool is every other training image of the new classes, so that
-    labelled examples drawn from it never overlap validation.
+    labelled examples drawn from it never overlap validation. Without ``test`` the test images
+    are ``None``: everything else comes from the training split alone.
     """
     old_classes, new_classes = _check_classes(old_classes), _check_classes(new_classes)
     if set(old_classes) & set(new_classes):
         raise ValueError(f"old classes {old_classes} and new classes {new_classes} overlap: a new task "
                          "has classes the body has not seen")
-
-    def pick(split: FashionMNIST, idx: np.ndarray,
-             classes: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
-        return (images_to_tensor(split.images[idx]),
-                torch.from_numpy(remap_labels(split.labels[idx], classes)))
-
     val = sample_per_class(train.labels, new_classes, val_per_class, rng)
     pool = np.setdiff1d(class_indices(train.labels, new_classes), val)
-    return TransferData(old_classes, new_classes,
-                        *pick(train, class_indices(train.labels, old_classes), old_classes),
-                        *pick(test, class_indices(test.labels, old_classes), old_classes),
-                        *pick(train, pool, new_classes), *pick(train, val, new_classes),
-                        *pick(test, class_indices(test.labels, new_classes), new_classes))
+    old_test, new_test = ((None, None), (None, None)) if test is None else (
+        class_images(test, old_classes), class_images(test, new_classes))
+    return TransferData(old_classes, new_classes, *class_images(train, old_classes), *old_test,
+                        *class_images(train, new_classes, pool),
+                        *class_images(train, new_classes, val), *new_test)
 
 
 # ------------------------------------------------------------------------------------------------
