@@ -35,7 +35,7 @@ def graded(tmp_path_factory):
     hostile_heldout.build(submissions)
     run = subprocess.run(
         [sys.executable, "-m", "tools.grading", hostile_heldout.ASSIGNMENT, str(submissions),
-         "--out", str(out), "--cell-timeout", "150", "--notebook-timeout", "300", "--jobs", "2",
+         "--out", str(out), "--cell-timeout", "60", "--notebook-timeout", "300", "--jobs", "2",
          "--memory-limit", str(MEMORY_LIMIT)],
         capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert run.returncode == 0, run.stdout + run.stderr

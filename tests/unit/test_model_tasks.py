@@ -154,3 +154,20 @@ def test_the_grader_measures_what_was_sent_against_the_keys_task(monkeypatch):
     with key.checking("gan") as check:
         check.model("your generator", RING.build(), "ring_gan")
     assert "modes covered is 0" in _judge_models("test-ring", "gan", check.sent, None)[0]
+
+
+def test_a_cell_that_trains_a_graded_model_gets_a_limit_above_its_budget():
+    import nbformat
+
+    from dlcourse.model_tasks import get_task
+    from tools.grading.assignment import BUDGET_GRACE_S, cell_timeouts, model_budget
+
+    nb = nbformat.read("solutions/09_convolution.ipynb", as_version=4)
+    longer = cell_timeouts(nb, cell_timeout=60)
+    budget = get_task("small_cnn").seconds
+    assert list(longer.values()) == [int(budget + BUDGET_GRACE_S)]
+    (index,) = longer
+    assert 'check.model(' in nb.cells[index].source
+    assert cell_timeouts(nb, cell_timeout=600) == {}  # the usual limit is already longer
+    assert model_budget('with checking("q") as check:\n    check.model("G", G, "ring_gan")') is None
+    assert model_budget("not python (") is None

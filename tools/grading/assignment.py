@@ -71,6 +71,43 @@ def check_calls(tree: ast.AST) -> list[tuple[str, ast.Call, str]]:
     return found
 
 
+#: Seconds a model check's cell may run past its task's time budget before it is interrupted, so
+#: that an overrun gets the budget's verdict (the cell took N s) rather than a timeout.
+BUDGET_GRACE_S = 30
+
+
+def model_budget(source: str) -> float | None:
+    """The longest time budget of the ``check.model(name, model, "task")`` calls in a test cell's
+    source (:mod:`dlcourse.model_tasks`), or None when it has none with a budget."""
+    from dlcourse.model_tasks import get_task
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    budgets = []
+    for method, call, _ in check_calls(tree):
+        task = call.args[2] if len(call.args) > 2 else next(
+            (k.value for k in call.keywords if k.arg == "task"), None)
+        if method == "model" and isinstance(task, ast.Constant) and isinstance(task.value, str):
+            seconds = get_task(task.value).seconds
+            if seconds is not None:
+                budgets.append(seconds)
+    return max(budgets, default=None)
+
+
+def cell_timeouts(nb: Any, cell_timeout: int) -> dict[int, int]:
+    """Per test cell (index) with a trained model's time budget: a limit above that budget, when
+    it exceeds ``cell_timeout`` (the other cells keep ``cell_timeout``)."""
+    longer = {}
+    for index, cell in enumerate(nb.cells):
+        if is_autograded_test(cell):
+            budget = model_budget(cell.source)
+            if budget is not None and budget + BUDGET_GRACE_S > cell_timeout:
+                longer[index] = int(budget + BUDGET_GRACE_S)
+    return longer
+
+
 class _StripExpected(ast.NodeTransformer):
     """Remove expected arguments and reference functions; blank names and hints in hidden blocks."""
 

@@ -32,7 +32,8 @@ from tools.grading.sandbox import Sandbox, end_kernel_processes, kernel_spec, pr
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 
 
-def _make_executor(cell_timeout: int, max_output_bytes: int, deadline: float):
+def _make_executor(cell_timeout: int, max_output_bytes: int, deadline: float,
+                   longer: dict[int, int] | None = None):
     """Return nbgrader's Execute preprocessor, extended with output caps and a stop rule."""
     from nbclient.exceptions import DeadKernelError
     from nbgrader.preprocessors import Execute
@@ -41,6 +42,10 @@ def _make_executor(cell_timeout: int, max_output_bytes: int, deadline: float):
         def __init__(self, **kwargs):
             super().__init__(timeout=cell_timeout, interrupt_on_timeout=True, allow_errors=True,
                              raise_on_iopub_timeout=False, **kwargs)
+            #: cells (by identity) allowed more than ``cell_timeout``: a trained model's budget
+            self.longer = {}
+            if longer:
+                self.timeout_func = lambda cell: self.longer.get(id(cell), cell_timeout)
             self.bytes_out: dict[int, int] = {}
             self.record_bytes: dict[int, int] = {}
             self.truncated: set[int] = set()
@@ -170,11 +175,13 @@ def remove_folder(folder: Path) -> None:
 
 
 def execute(nb: Any, *, cell_timeout: int, notebook_timeout: int, max_output_bytes: int,
-            sandbox: Sandbox, mode: str = "grading",
-            sources: dict[int, str] | None = None) -> tuple[Any, dict]:
+            sandbox: Sandbox, mode: str = "grading", sources: dict[int, str] | None = None,
+            longer: dict[int, int] | None = None) -> tuple[Any, dict]:
     """Execute ``nb`` in a fresh sandboxed kernel; return it with outputs, and what happened.
 
     ``mode`` is dlcourse.checks' mode in the kernel (``grading``, or ``key`` for the solution).
+    ``longer`` gives some cells (by index) a time limit above ``cell_timeout`` (a test cell that
+    trains a model, whose task has a time budget: tools/grading/assignment.py ``cell_timeouts``).
     ``sources`` replaces the source of some cells for the run only (the test cells without their
     expected values); the returned notebook keeps the original sources. ``info`` has, per cell
     index, the records its checks sent and how long it ran (``seconds``, the grader's clock:
@@ -200,7 +207,8 @@ def execute(nb: Any, *, cell_timeout: int, notebook_timeout: int, max_output_byt
                                 connection_file=str(scratch / "kernel.json"),
                                 kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec_dir)]))
         executor = _make_executor(cell_timeout, max_output_bytes,
-                                  time.monotonic() + notebook_timeout)(kernel_name=name)
+                                  time.monotonic() + notebook_timeout, longer)(kernel_name=name)
+        executor.longer = {id(run_nb.cells[i]): seconds for i, seconds in (longer or {}).items()}
         executor.km = km
         watchdog = _Watchdog(scratch, sandbox.limits.scratch, executor, km)
         watchdog.start()

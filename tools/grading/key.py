@@ -20,7 +20,7 @@ import nbformat
 
 from dlcourse.checks import compare, from_plain
 from dlcourse.exercises import checking_blocks
-from tools.grading.assignment import is_autograded_test, nbgrader_meta
+from tools.grading.assignment import cell_timeouts, is_autograded_test, nbgrader_meta
 from tools.grading.execution import execute
 from tools.grading.sandbox import Sandbox
 
@@ -60,7 +60,8 @@ def build_key(source_path: Path, *, sandbox: Sandbox, cell_timeout: int, noteboo
     visible = visible_blocks(release_notebook(source))
     nb, _ = ClearOutput().preprocess(nbformat.read(source_path, as_version=4), {})
     nb, info = execute(nb, cell_timeout=cell_timeout, notebook_timeout=notebook_timeout,
-                       max_output_bytes=max_output_bytes, sandbox=sandbox, mode="key")
+                       max_output_bytes=max_output_bytes, sandbox=sandbox, mode="key",
+                       longer=cell_timeouts(nb, cell_timeout))
     problems: list[str] = []
     if info["stopped"]:
         problems.append(f"the run stopped early: {info['stopped']}")

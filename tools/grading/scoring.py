@@ -22,7 +22,13 @@ from typing import Any
 import nbformat
 
 from dlcourse.checks import KIND_TEXT, RECORD_MIME, Failure, compare, from_plain
-from tools.grading.assignment import graded_source, is_autograded_test, nbgrader_meta, questions
+from tools.grading.assignment import (
+    cell_timeouts,
+    graded_source,
+    is_autograded_test,
+    nbgrader_meta,
+    questions,
+)
 from tools.grading.execution import execute
 from tools.grading.restore import restore, suspicious_code
 from tools.grading.sandbox import Sandbox
@@ -216,7 +222,8 @@ def grade_submission(path: Path, source_path: Path, *, key: dict, cell_timeout: 
             hidden = {b["name"] for b in key.get(grade_id, []) if b["hidden"]}
             sources[i] = graded_source(cell.source, hidden)
     nb, info = execute(nb, cell_timeout=cell_timeout, notebook_timeout=notebook_timeout,
-                       max_output_bytes=max_output_bytes, sandbox=sandbox, sources=sources)
+                       max_output_bytes=max_output_bytes, sandbox=sandbox, sources=sources,
+                       longer=cell_timeouts(nb, cell_timeout))
     if info["stopped"]:
         result["reasons"].append(f"stopped early: {info['stopped']}")
         result["status"] = info["stop_status"]
