@@ -37,7 +37,7 @@ __all__ = ["ModelTask", "Requirement", "get_task", "judge", "held_out_files", "T
            "torch_state", "torch_load"]
 
 #: Every task, by name: the module ``dlcourse.model_tasks.<name>`` defines it as ``TASK``.
-TASK_NAMES = ("ring_gan",)
+TASK_NAMES = ("ring_gan", "digits_mlp", "char_classifier")
 
 
 @dataclass(frozen=True)

@@ -128,9 +128,9 @@ def test_solution_passes_its_own_checks(source):
 #: read off the exercise.
 GRADER_VALUE_CHECKS = {"close", "equal", "grad", "model"}
 #: Test cells still to be converted to model checks (issue 28): emptied, then removed.
-NOT_YET = {("05_train_mlp", "test-train-digits"), ("08_regularisation", "test-train-regularised"),
+NOT_YET = {("08_regularisation", "test-train-regularised"),
            ("09_convolution", "test-make-small-cnn"), ("09_convolution", "test-train-cnn"),
-           ("09b_residual_finetune", "test-fine-tune"), ("10_rnn_cell", "test-char-classifier")}
+           ("09b_residual_finetune", "test-fine-tune")}
 HIDDEN = re.compile(r"^### BEGIN HIDDEN TESTS\n(.*?)^### END HIDDEN TESTS", re.S | re.M)
 
 
