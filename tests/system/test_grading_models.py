@@ -40,7 +40,7 @@ def test_one_grading_run_of_exercise_05_scores_every_model_on_its_merits(tmp_pat
     began = time.monotonic()
     run = subprocess.run(
         [sys.executable, "-m", "tools.grading", hostile_models.ASSIGNMENT, str(submissions),
-         "--out", str(out), "--jobs", "2", "--cell-timeout", "60", "--notebook-timeout", "180"],
+         "--out", str(out), "--jobs", "2", "--cell-timeout", "45", "--notebook-timeout", "180"],
         capture_output=True, text=True, timeout=600, cwd=ROOT)
     seconds = time.monotonic() - began
     assert run.returncode == 0, run.stdout + run.stderr
