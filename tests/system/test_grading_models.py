@@ -10,8 +10,10 @@ each hostile kind loses exactly question 4's points, with a reason that says why
 answers are graded as usual. The sandbox's own defences are tested by tests/system/test_grading.py
 (whose helpers this shares); the judge's edge cases by tests/unit/test_model_tasks_models_a.py.
 
-Kept cheap: only the key run and the correct submission train (about 5 s each); the cell timeout
-is short. About a minute on two idle cores.
+Kept cheap: only the key run and the correct submission train (about 5 s each), the others stop
+at the check; the cell timeout is short. Measured on the project's 2-core machine while other work
+shared it: 146 and 157 s (load average 6 to 10, 2026-12-08); each of the ten kernels (the key's and
+nine submissions') spends most of its time importing (torch, scikit-learn), about 7 s when idle.
 """
 
 from __future__ import annotations
