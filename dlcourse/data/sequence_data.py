@@ -1,6 +1,7 @@
 """Sequence data for lesson 10: the committed names and sunspots, and turning tokens into integers.
 
 - :func:`load_names` reads ``data/names.csv`` (surnames of eight languages, from Faker's lists);
+  :func:`names_split` is exercise 10's split of them into training and test names, as ids;
 - :func:`load_sunspots` reads ``data/sunspots.csv`` (yearly sunspot numbers 1700-2008);
 - :class:`Vocabulary` maps tokens (characters or words) to integer ids and back, with id 0
   reserved for padding and id 1 for unknown tokens, and pads a batch of sequences to one length.
@@ -14,13 +15,15 @@ import csv
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from dlcourse.data.fetch import verify_sha256
 from dlcourse.data.paths import data_dir
 
-__all__ = ["Names", "load_names", "load_sunspots", "Vocabulary", "NAMES_SHA256", "SUNSPOTS_SHA256"]
+__all__ = ["Names", "load_names", "NamesSplit", "names_split", "load_sunspots", "Vocabulary", "NAMES_SHA256",
+           "SUNSPOTS_SHA256"]
 
 #: sha256 of the committed files (see data/README.md).
 NAMES_SHA256 = "479395a0455f9147ed456be15070eb6302d1937312dbd964dd4bb72fb6686baa"
@@ -55,6 +58,34 @@ def load_names() -> Names:
     index = {language: i for i, language in enumerate(languages)}
     return Names([row["name"] for row in rows],
                  np.array([index[row["language"]] for row in rows], dtype=np.int64), languages)
+
+
+class NamesSplit(NamedTuple):
+    """The names as padded character ids: ``X_*`` ``(N, T)`` int64 (0 = padding, one name a row,
+    lower-cased), ``y_*`` ``(N,)`` int64 language indices; ``chars`` the vocabulary (built from the
+    training names), ``languages`` the language names."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    chars: Vocabulary
+    languages: tuple[str, ...]
+
+
+def names_split(seed: int = 10) -> NamesSplit:
+    """The names, lower-cased, shuffled with ``default_rng(seed)``: the first fifth held out for
+    testing (1,160 names), the rest for training (4,643); every name padded to the longest (20).
+    Exercise 10 trains on it and its model task (:mod:`dlcourse.model_tasks.char_classifier`)
+    measures on it."""
+    names = load_names()
+    lowered = [n.lower() for n in names.names]
+    order = np.random.default_rng(seed).permutation(len(lowered))
+    test_idx, train_idx = order[: len(order) // 5], order[len(order) // 5:]
+    chars = Vocabulary.build([lowered[i] for i in train_idx])
+    X = chars.pad([chars.encode(n) for n in lowered])
+    return NamesSplit(X[train_idx], names.labels[train_idx], X[test_idx], names.labels[test_idx],
+                      chars, names.languages)
 
 
 def load_sunspots() -> tuple[np.ndarray, np.ndarray]:

@@ -37,7 +37,8 @@ __all__ = ["ModelTask", "Requirement", "get_task", "judge", "held_out_files", "T
            "torch_state", "torch_load"]
 
 #: Every task, by name: the module ``dlcourse.model_tasks.<name>`` defines it as ``TASK``.
-TASK_NAMES = ("ring_gan", "regularised_mlp", "small_cnn", "fine_tune")
+TASK_NAMES = ("digits_mlp", "regularised_mlp", "small_cnn", "fine_tune", "char_classifier",
+              "ring_gan")
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,9 @@ def _arrays(state: Any) -> dict[str, np.ndarray] | str:
     arrays = {}
     for name, value in state.items():
         if not isinstance(name, str) or not isinstance(value, np.ndarray):
-            return f"parameter {str(name)[:80]!r} is not an array of numbers"
+            why = getattr(value, "text", "")  # what the kernel's to_plain said (too large, ...)
+            return (f"parameter {str(name)[:80]!r} is not an array of numbers"
+                    + (f": {str(why)[:200]}" if why else ""))
         if value.dtype.kind not in "biuf":
             return f"parameter {name[:80]!r} holds {value.dtype} values, not numbers"
         arrays[name] = value

@@ -9,7 +9,10 @@ Layout (shared with lesson 06, which loads these weights into a PyTorch model):
   loss with respect to ``W`` and ``b``, summed over the mini-batch rows (the loss's own ``1/N``
   is already inside the gradient the loss returns);
 - ``Sequential.linears`` lists the Linear layers in order; ``params()`` and ``grads()`` list
-  ``[W1, b1, W2, b2, ...]`` and ``[dW1, db1, dW2, db2, ...]`` in the same order.
+  ``[W1, b1, W2, b2, ...]`` and ``[dW1, db1, dW2, db2, ...]`` in the same order;
+- ``Sequential.state_dict()`` names the same arrays by the Linear layer's position in the
+  network, as PyTorch names ``nn.Sequential``'s: ``{"0.W": W1, "0.b": b1, "2.W": W2, ...}``
+  (``mlp([64, 128, 10])`` puts its ReLU at position 1); ``load_state_dict`` copies them back.
 
 Everything works in float64 by default (``dtype=np.float32`` for speed); a layer never changes the
 dtype of what it is given. The protocol of every layer::
@@ -266,6 +269,30 @@ class Sequential(Layer):
 
     def grads(self) -> list[np.ndarray]:
         return [g for layer in self.layers for g in layer.grads()]
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of the parameters by name: ``"{i}.W"`` ``(n_in, n_out)`` and ``"{i}.b"``
+        ``(n_out,)`` for the Linear layer at position ``i`` of :attr:`layers`."""
+        return {f"{i}.{name}": getattr(layer, name).copy() for i, layer in enumerate(self.layers)
+                if isinstance(layer, Linear) for name in ("W", "b")}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Copy ``state`` (the names and shapes :meth:`state_dict` gives) into the parameters,
+        in place and in their own dtype. A ValueError that says what differs, changing nothing,
+        when a name is missing or unexpected or a shape differs."""
+        own = {f"{i}.{name}": getattr(layer, name) for i, layer in enumerate(self.layers)
+               if isinstance(layer, Linear) for name in ("W", "b")}
+        missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+        if missing or unexpected:
+            raise ValueError(f"the state does not fit {self!r}: missing {missing}, "
+                             f"unexpected {unexpected}")
+        values = {name: np.asarray(state[name]) for name in own}
+        for name, value in values.items():
+            if value.shape != own[name].shape:
+                raise ValueError(f"{name} has shape {value.shape} in the state, but "
+                                 f"{own[name].shape} in {self!r}")
+        for name, value in values.items():
+            own[name][...] = value
 
     def __repr__(self) -> str:
         return "Sequential(" + ", ".join(map(repr, self.layers)) + ")"

@@ -281,9 +281,9 @@ EXPECTED = {
 }
 
 
-def solution_code(grade_id: str) -> str:
-    """The solution cell's code, without the solution markers."""
-    nb = nbformat.read(SOLUTION, as_version=4)
+def solution_code(grade_id: str, solution: Path = SOLUTION) -> str:
+    """The solution cell's code, without the solution markers (of 00_warmup unless ``solution``)."""
+    nb = nbformat.read(solution, as_version=4)
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
             return re.sub(r"^\s*### (BEGIN|END) SOLUTION\n", "", cell.source, flags=re.M)

@@ -122,8 +122,6 @@ def test_solution_passes_its_own_checks(source):
 #: consistency check (``same``) are the kernel's word; a shape alone is sent as easily as it is
 #: read off the exercise.
 GRADER_VALUE_CHECKS = {"close", "equal", "grad", "model"}
-#: Test cells still to be converted to model checks (issue 28): emptied, then removed.
-NOT_YET = {("05_train_mlp", "test-train-digits"), ("10_rnn_cell", "test-char-classifier")}
 HIDDEN = re.compile(r"^### BEGIN HIDDEN TESTS\n(.*?)^### END HIDDEN TESTS", re.S | re.M)
 
 
@@ -197,8 +195,6 @@ def test_every_test_cell_rests_on_values_the_grader_holds(source):
     trained model, rebuilt from its parameters and measured by the grader)."""
     for grade_id, text, _ in graded_test_cells(source):
         methods = {m for m, _, _ in check_calls(ast.parse(text))}
-        if (source.stem, grade_id) in NOT_YET:
-            continue
         assert methods & GRADER_VALUE_CHECKS, (
             f"{source.stem} {grade_id} rests on the kernel's word ({sorted(methods)}): add a "
             "close, equal or grad check on values, or check a trained model with check.model")
