@@ -477,7 +477,7 @@ def _compare_true(name: str, got: Any, expected: Any = True, hint: str = "") -> 
 def _compare_model(name: str, got: Any, expected: Any, seconds: Any) -> Failure | None:
     """``got`` is a model's parameters as sent; ``expected`` names its task (``{"task": name}``);
     ``seconds`` is the test cell's run time as the judging process observed it."""
-    from dlcourse.model_tasks import get_task, judge
+    from dlcourse.model_tasks.task import get_task, judge
 
     try:
         task = get_task(str(expected.get("task")) if isinstance(expected, dict) else "")
@@ -658,7 +658,7 @@ class Check:
         model here and prints the numbers; when grading the grader's own process measures it; in
         the key run (the solution) the grader measures the solution's model the same way.
         """
-        from dlcourse.model_tasks import get_task, judge
+        from dlcourse.model_tasks.task import get_task, judge
 
         spec = get_task(task)
         try:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 
 from dlcourse.data.sequence_data import names_split
-from dlcourse.model_tasks import ModelTask, Requirement
+from dlcourse.model_tasks.task import ModelTask, Requirement
 from dlcourse.pytorch.name_classifier import NameClassifier
 
 #: The held-out accuracy the exercise asks for (always answering the most frequent language

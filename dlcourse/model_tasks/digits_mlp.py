@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from dlcourse.data.digits import digits_split
-from dlcourse.model_tasks import ModelTask, Requirement
+from dlcourse.model_tasks.task import ModelTask, Requirement
 from dlcourse.numpy_nn.layers import Sequential, mlp
 
 SIZES = (64, 128, 64, 10)

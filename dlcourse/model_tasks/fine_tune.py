@@ -19,7 +19,7 @@ from functools import lru_cache
 from torch import nn
 
 from dlcourse.data.fashion_mnist import load_fashion_mnist, test_split_files
-from dlcourse.model_tasks import ModelTask, Requirement
+from dlcourse.model_tasks.task import ModelTask, Requirement
 from dlcourse.pytorch.training import TensorBatches, evaluate
 from dlcourse.pytorch.transfer import NEW_CLASSES, class_images, make_body, split_for_transfer
 

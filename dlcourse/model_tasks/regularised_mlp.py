@@ -22,7 +22,7 @@ from functools import lru_cache
 from torch import nn
 
 from dlcourse.data.fashion_mnist import test_split_files
-from dlcourse.model_tasks import ModelTask, Requirement
+from dlcourse.model_tasks.task import ModelTask, Requirement
 from dlcourse.pytorch.small_mlp import load_overfit_data, load_overfit_test, make_mlp
 from dlcourse.pytorch.training import TensorBatches, evaluate
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from dlcourse.model_tasks import ModelTask, Requirement
+from dlcourse.model_tasks.task import ModelTask, Requirement
 from dlcourse.pytorch.gan import gan_mlp, mode_coverage, ring_centres
 
 N_MODES, RADIUS, STD = 8, 2.0, 0.05

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from dlcourse.data.fashion_mnist import load_fashion_mnist, test_split_files
-from dlcourse.model_tasks import ModelTask, Requirement
+from dlcourse.model_tasks.task import ModelTask, Requirement
 from dlcourse.pytorch.models import small_cnn
 from dlcourse.pytorch.training import TensorBatches, evaluate, images_to_tensor
 

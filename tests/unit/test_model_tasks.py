@@ -17,8 +17,8 @@ import pytest
 import torch
 
 from dlcourse.checks import CheckFailed, checking, from_plain, to_plain
-from dlcourse.model_tasks import TASK_NAMES, Requirement, get_task, held_out_files, judge
 from dlcourse.model_tasks.ring_gan import N_MODES, RADIUS
+from dlcourse.model_tasks.task import TASK_NAMES, Requirement, get_task, held_out_files, judge
 from dlcourse.pytorch.gan import ring_centres
 from tests.unit.test_checks import copy_in_mode
 from tools.grading.key import _judge_models
@@ -159,7 +159,7 @@ def test_the_grader_measures_what_was_sent_against_the_keys_task(monkeypatch):
 def test_a_cell_that_trains_a_graded_model_gets_a_limit_above_its_budget():
     import nbformat
 
-    from dlcourse.model_tasks import get_task
+    from dlcourse.model_tasks.task import get_task
     from tools.grading.assignment import BUDGET_GRACE_S, cell_timeouts, model_budget
 
     nb = nbformat.read("solutions/09_convolution.ipynb", as_version=4)

@@ -19,7 +19,7 @@ from torch import nn
 from dlcourse.checks import from_plain, to_plain
 from dlcourse.data.digits import digits_split
 from dlcourse.data.sequence_data import Vocabulary, load_names, names_split
-from dlcourse.model_tasks import get_task, judge
+from dlcourse.model_tasks.task import get_task, judge
 from dlcourse.numpy_nn.layers import mlp
 from dlcourse.numpy_nn.optimizers import Adam
 from dlcourse.numpy_nn.training import train

@@ -17,7 +17,7 @@ from torch import nn
 from dlcourse.checks import from_plain, to_plain
 from dlcourse.data import fashion_mnist
 from dlcourse.data.fashion_mnist import load_fashion_mnist
-from dlcourse.model_tasks import get_task, held_out_files, judge
+from dlcourse.model_tasks.task import get_task, held_out_files, judge
 from dlcourse.pytorch import transfer
 from dlcourse.pytorch.models import small_cnn
 from dlcourse.pytorch.small_mlp import load_overfit_data, load_overfit_test, make_mlp

@@ -79,7 +79,7 @@ BUDGET_GRACE_S = 30
 def model_budget(source: str) -> float | None:
     """The longest time budget of the ``check.model(name, model, "task")`` calls in a test cell's
     source (:mod:`dlcourse.model_tasks`), or None when it has none with a budget."""
-    from dlcourse.model_tasks import get_task
+    from dlcourse.model_tasks.task import get_task
 
     try:
         tree = ast.parse(source)

@@ -127,7 +127,7 @@ def build(assignment: str, out_dir: Path, settings: dict) -> Path:
 def lock_down(root: Path) -> None:
     """Close the autograder's folders, the submission's metadata and the held-out data (what the
     grader measures trained models on, in the copies setup.sh installed) to every user but root."""
-    from dlcourse.model_tasks import held_out_files
+    from dlcourse.model_tasks.task import held_out_files
 
     for name in ("source", "submission", "results"):
         if (root / name).is_dir():

@@ -349,7 +349,7 @@ def kernel_spec(spec_dir: Path, sandbox: Sandbox, scratch: Path, mode: str) -> s
 def hidden_paths(source: Path, submissions: Path, out: Path) -> list[Path]:
     """What a kernel must not see: the sources, the submissions, the results, .git, and the data
     the grader measures trained models on (:func:`dlcourse.model_tasks.held_out_files`)."""
-    from dlcourse.model_tasks import held_out_files
+    from dlcourse.model_tasks.task import held_out_files
 
     hide = [source.parent, submissions, out, *held_out_files()]
     if (ROOT / ".git").exists():
