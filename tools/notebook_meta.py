@@ -23,15 +23,14 @@ EXERCISES = ROOT / "exercises"
 #: Committed with outputs, checked by strict nbval.
 WITH_OUTPUTS = (LESSONS, SOLUTIONS)
 
-#: Exact text of the setup cell. ``{repo}`` is filled from pyproject.toml. The Colab-like test
-#: (tests/system/test_colab_like.py) runs this very cell with the URL and folder pointed elsewhere.
+#: Exact text of the setup cell, the second cell of every notebook (after the title). ``{repo}`` is
+#: filled from pyproject.toml. The Colab-like test (tests/system/test_colab_like.py) runs this very
+#: cell with the URL and folder pointed elsewhere.
 COLAB_DIR = "/content/dlcourse"
 SETUP_CELL = f'''\
-# Course setup, the same in every notebook: on Colab, fetch the course and install it beside
-# Colab's own torch and numpy. Anywhere else it does nothing (`make lab` installed the course).
 import sys
 
-if "google.colab" in sys.modules:
+if "google.colab" in sys.modules:  # on Colab, install the course beside Colab's own torch
     !test -d {COLAB_DIR} || git clone -q --depth 1 {{repo}} {COLAB_DIR}
     %pip install --quiet -e {COLAB_DIR}
     sys.path.insert(0, "{COLAB_DIR}")'''
@@ -59,6 +58,14 @@ def badge_markdown(notebook: Path) -> str:
     return f"[![Open In Colab]({BADGE})]({colab_url(notebook)})"
 
 
+def with_badge(title_source: str, badge: str) -> str:
+    """A title cell's source with ``badge`` as its second paragraph, right under the title line
+    (any other copy of a Colab badge in the cell removed)."""
+    lines = [line for line in title_source.splitlines() if BADGE not in line]
+    title_line, rest = lines[0], "\n".join(lines[1:]).strip("\n")
+    return f"{title_line}\n\n{badge}" + (f"\n\n{rest}" if rest else "")
+
+
 def setup_cell_source() -> str:
     return SETUP_CELL.format(repo=repository_url())
 
@@ -70,7 +77,7 @@ def course_notebooks(*folders: Path) -> list[Path]:
 
 
 def title(nb: nbformat.NotebookNode) -> str:
-    """Return a notebook's title: the first markdown heading after the badge."""
+    """Return a notebook's title: its first markdown heading (the first line of its first cell)."""
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             for line in cell.source.splitlines():
