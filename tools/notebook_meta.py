@@ -2,7 +2,7 @@
 
 - which folders hold which kind of notebook (lessons, solution sources, generated exercises);
 - the repository URL (configured once, in pyproject.toml's ``[project.urls] Repository``);
-- the generated first two cells of every notebook: the Colab badge and the setup cell;
+- the generated parts of every notebook: the Colab badge under the title, and the setup cell;
 - which cells are *measured* (their numbers may drift between machines, within a tolerance), and so
   which notebooks ``make test`` checks computing as another CPU would (``python -m
   tools.notebook_meta measured``; the others: ``exact``).
