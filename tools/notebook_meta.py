@@ -33,7 +33,8 @@ import sys
 if "google.colab" in sys.modules:  # on Colab, install the course beside Colab's own torch
     !test -d {COLAB_DIR} || git clone -q --depth 1 {{repo}} {COLAB_DIR}
     %pip install --quiet -e {COLAB_DIR}
-    sys.path.insert(0, "{COLAB_DIR}")'''
+    sys.path.insert(0, "{COLAB_DIR}")
+    # from dlcourse.env.colab import keep_on_drive; keep_on_drive()  # data, checkpoints on Drive'''
 
 #: The tag of a measured cell (tests/notebooks/nbval_measured.py compares it within a tolerance).
 MEASURED_TAG = "measured"

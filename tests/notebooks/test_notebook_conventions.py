@@ -51,7 +51,7 @@ def test_title_cell(path):
     assert badge == notebook_meta.badge_markdown(path), "the Colab badge goes under the title (make sync)"
     assert "run time" in title_cell.source.lower(), "state the expected run time in the title cell"
     setup = nb.cells[1].source
-    assert setup == notebook_meta.setup_cell_source() and len(setup.splitlines()) <= 6
+    assert setup == notebook_meta.setup_cell_source() and len(setup.splitlines()) <= 7
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
