@@ -38,7 +38,7 @@ from nbgrader.preprocessors import (
     LockCells,
 )
 
-from tools.notebook_meta import EXERCISES, ROOT, SOLUTIONS, badge_markdown
+from tools.notebook_meta import EXERCISES, ROOT, SOLUTIONS, badge_markdown, with_badge
 
 
 def _run(nb: nbformat.NotebookNode, preprocessors: list) -> nbformat.NotebookNode:
@@ -70,7 +70,7 @@ def exercise_for(source_path: Path, exercise_path: Path) -> nbformat.NotebookNod
     """Return the exercise generated from ``source_path``, with the badge of ``exercise_path``."""
     nb = release_notebook(nbformat.read(source_path, as_version=4))
     if nb.cells and nb.cells[0].cell_type == "markdown" and "colab-badge" in nb.cells[0].source:
-        nb.cells[0].source = badge_markdown(exercise_path)
+        nb.cells[0].source = with_badge(nb.cells[0].source, badge_markdown(exercise_path))
     return nb
 
 

@@ -2,7 +2,7 @@
 
 - which folders hold which kind of notebook (lessons, solution sources, generated exercises);
 - the repository URL (configured once, in pyproject.toml's ``[project.urls] Repository``);
-- the generated first two cells of every notebook: the Colab badge and the setup cell;
+- the generated parts of every notebook: the Colab badge under the title, and the setup cell;
 - which cells are *measured* (their numbers may drift between machines, within a tolerance), and so
   which notebooks ``make test`` checks computing as another CPU would (``python -m
   tools.notebook_meta measured``; the others: ``exact``).
@@ -23,18 +23,18 @@ EXERCISES = ROOT / "exercises"
 #: Committed with outputs, checked by strict nbval.
 WITH_OUTPUTS = (LESSONS, SOLUTIONS)
 
-#: Exact text of the setup cell. ``{repo}`` is filled from pyproject.toml. The Colab-like test
-#: (tests/system/test_colab_like.py) runs this very cell with the URL and folder pointed elsewhere.
+#: Exact text of the setup cell, the second cell of every notebook (after the title). ``{repo}`` is
+#: filled from pyproject.toml. The Colab-like test (tests/system/test_colab_like.py) runs this very
+#: cell with the URL and folder pointed elsewhere.
 COLAB_DIR = "/content/dlcourse"
 SETUP_CELL = f'''\
-# Course setup, the same in every notebook: on Colab, fetch the course and install it beside
-# Colab's own torch and numpy. Anywhere else it does nothing (`make lab` installed the course).
 import sys
 
-if "google.colab" in sys.modules:
+if "google.colab" in sys.modules:  # on Colab, install the course beside Colab's own torch
     !test -d {COLAB_DIR} || git clone -q --depth 1 {{repo}} {COLAB_DIR}
     %pip install --quiet -e {COLAB_DIR}
-    sys.path.insert(0, "{COLAB_DIR}")'''
+    sys.path.insert(0, "{COLAB_DIR}")
+    # from dlcourse.env.colab import keep_on_drive; keep_on_drive()  # data, checkpoints on Drive'''
 
 #: The tag of a measured cell (tests/notebooks/nbval_measured.py compares it within a tolerance).
 MEASURED_TAG = "measured"
@@ -59,6 +59,14 @@ def badge_markdown(notebook: Path) -> str:
     return f"[![Open In Colab]({BADGE})]({colab_url(notebook)})"
 
 
+def with_badge(title_source: str, badge: str) -> str:
+    """A title cell's source with ``badge`` as its second paragraph, right under the title line
+    (any other copy of a Colab badge in the cell removed)."""
+    lines = [line for line in title_source.splitlines() if BADGE not in line]
+    title_line, rest = lines[0], "\n".join(lines[1:]).strip("\n")
+    return f"{title_line}\n\n{badge}" + (f"\n\n{rest}" if rest else "")
+
+
 def setup_cell_source() -> str:
     return SETUP_CELL.format(repo=repository_url())
 
@@ -70,7 +78,7 @@ def course_notebooks(*folders: Path) -> list[Path]:
 
 
 def title(nb: nbformat.NotebookNode) -> str:
-    """Return a notebook's title: the first markdown heading after the badge."""
+    """Return a notebook's title: its first markdown heading (the first line of its first cell)."""
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             for line in cell.source.splitlines():

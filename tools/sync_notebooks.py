@@ -4,8 +4,8 @@ Usage:
     python -m tools.sync_notebooks          # rewrite what is out of date
     python -m tools.sync_notebooks --check  # only report; exit 1 if anything is out of date
 
-Every lesson and solution notebook starts with two generated cells: a markdown cell with the
-"Open in Colab" badge, and the setup code cell. README.md's course map, between the markers
+Every lesson and solution notebook starts with its title cell, the "Open in Colab" badge (generated)
+right under the title line, then the generated setup code cell. README.md's course map, between the markers
 ``<!-- course-map:start -->`` and ``<!-- course-map:end -->``, lists each lesson and exercise
 with its topic, its measured CPU run time (recorded by ``make outputs``) and its badge.
 """
@@ -27,30 +27,36 @@ from tools.notebook_meta import (
     course_notebooks,
     setup_cell_source,
     title,
+    with_badge,
 )
 
 MAP_START, MAP_END = "<!-- course-map:start -->", "<!-- course-map:end -->"
 
 
+def _is_title(cell: nbformat.NotebookNode) -> bool:
+    return cell.cell_type == "markdown" and any(line.startswith("# ")
+                                                 for line in cell.source.splitlines()[:1])
+
+
 def synced_cells(nb: nbformat.NotebookNode, path: Path) -> bool:
-    """Make the first two cells the badge and the setup cell; return True if anything changed."""
-    badge = nbformat.v4.new_markdown_cell(badge_markdown(path))
-    setup = nbformat.v4.new_code_cell(setup_cell_source())
-    changed = False
-    cells = nb.cells
-    if not cells or cells[0].cell_type != "markdown" or "colab-badge" not in cells[0].source:
-        cells.insert(0, badge)
-        changed = True
-    elif cells[0].source != badge.source:
-        cells[0].source = badge.source
-        changed = True
-    if len(cells) < 2 or cells[1].cell_type != "code" or "google.colab" not in cells[1].source:
-        cells.insert(1, setup)
-        changed = True
-    elif cells[1].source != setup.source:
-        cells[1].source = setup.source
-        changed = True
-    return changed
+    """Make the first cell the title (its badge right under the title line) and the second the
+    setup cell; return True if anything changed.
+
+    A notebook in the earlier layout (a badge cell, the setup cell, then the title) is moved to
+    this one: the badge cell goes, the badge joins the title cell.
+    """
+    before = [(c.cell_type, c.source) for c in nb.cells]
+    cells = [c for c in nb.cells if not (c.cell_type == "markdown" and "colab-badge" in c.source
+                                         and not _is_title(c) and len(c.source.splitlines()) == 1)]
+    title = next((c for c in cells if _is_title(c)), None)
+    if title is None:
+        raise SystemExit(f"{path}: no title cell (a markdown cell whose first line is '# NN · ...')")
+    setup = next((c for c in cells if c.cell_type == "code" and "google.colab" in c.source),
+                 nbformat.v4.new_code_cell())
+    setup.source = setup_cell_source()
+    title.source = with_badge(title.source, badge_markdown(path))
+    nb.cells = [title, setup] + [c for c in cells if c is not title and c is not setup]
+    return [(c.cell_type, c.source) for c in nb.cells] != before
 
 
 def runtime(nb: nbformat.NotebookNode) -> str:

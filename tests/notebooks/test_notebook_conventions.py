@@ -42,12 +42,16 @@ def test_setup_cell_does_nothing_outside_colab():
 
 @pytest.mark.parametrize("path", WITH_OUTPUTS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_title_cell(path):
+    """The title comes first, the Colab badge right under it, then the short setup cell."""
     nb = nbformat.read(path, as_version=4)
-    title_cell = nb.cells[2]
+    title_cell = nb.cells[0]
     assert title_cell.cell_type == "markdown"
-    first_line = title_cell.source.splitlines()[0]
+    first_line, _, badge = title_cell.source.splitlines()[:3]
     assert first_line.startswith(f"# {path.name[:2]} · "), f"title should read '# {path.name[:2]} · ...'"
+    assert badge == notebook_meta.badge_markdown(path), "the Colab badge goes under the title (make sync)"
     assert "run time" in title_cell.source.lower(), "state the expected run time in the title cell"
+    setup = nb.cells[1].source
+    assert setup == notebook_meta.setup_cell_source() and len(setup.splitlines()) <= 7
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
