@@ -75,9 +75,12 @@ INSTALL := $(BIN)/python -m pip install --quiet -c constraints.txt -e
 # course does not use (the grader runs nbgrader's preprocessors as a library), and which shows a
 # learner pages of errors. They are switched off in .venv whenever nbgrader is installed, so that
 # `make lab` shows the learner's JupyterLab in a maintainer's .venv too.
+# The server extensions are those that nbgrader's own config file enables.
+NBGRADER_SERVER_EXTENSIONS = $(BIN)/python -c "import json, sys; print(*json.load(open(sys.prefix \
+	+ '/etc/jupyter/jupyter_server_config.d/nbgrader.json'))['ServerApp']['jpserver_extensions'])"
 NBGRADER_UI_OFF = if $(BIN)/python -c "import nbgrader" 2>/dev/null; then \
-	$(BIN)/jupyter server extension disable --sys-prefix $$($(BIN)/python -c "import json, sys; print(*json.load(open( \
-		sys.prefix + '/etc/jupyter/jupyter_server_config.d/nbgrader.json'))['ServerApp']['jpserver_extensions'])") && \
+	extensions=$$($(NBGRADER_SERVER_EXTENSIONS)) && \
+	$(BIN)/jupyter server extension disable --sys-prefix $$extensions && \
 	$(BIN)/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader; \
 	fi >$(VENV)/nbgrader-ui-off.log 2>&1 || { cat $(VENV)/nbgrader-ui-off.log; exit 1; }
 
