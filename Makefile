@@ -1,9 +1,16 @@
 # dlcourse: two commands for learners (`make lab`, `make test`), a few more for maintainers.
-# Every target sets up .venv first when needed, with the tested versions in constraints.txt.
+# Every target sets up .venv first when needed, with the tested versions in constraints.txt:
+# `make lab` a learner's environment (the course and JupyterLab), every other target adds the
+# extras it needs (pyproject.toml) the first time it runs.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# What .venv holds: the learner's install (core dependencies and the `lab` extra); with the grader
+# (`grade`: nbgrader, copydetect); with the website's tools (`book`); everything `make test` needs.
+LEARNER_STAMP := $(VENV)/.installed-lab
+GRADE_STAMP := $(VENV)/.installed-grade
+BOOK_STAMP := $(VENV)/.installed-book
 STAMP := $(VENV)/.installed
 # Extra arguments for JupyterLab, e.g. make lab LAB_ARGS="--no-browser --port=8899"
 LAB_ARGS ?=
@@ -62,22 +69,53 @@ help:
 	@echo "make lock      re-pin constraints.txt from a fresh environment"
 	@echo "make gpu-check on a GPU machine: every lesson in the full profile, claims, benchmark -> benchmarks/results/gpu.md"
 
-$(STAMP): pyproject.toml constraints.txt
+INSTALL := $(BIN)/python -m pip install --quiet -c constraints.txt -e
+# nbgrader brings its own JupyterLab and server extensions (an Nbgrader menu, Formgrader, the
+# assignment and course lists, Create Assignment, Validate): its course management, which this
+# course does not use (the grader runs nbgrader's preprocessors as a library), and which shows a
+# learner pages of errors. They are switched off in .venv whenever nbgrader is installed, so that
+# `make lab` shows the learner's JupyterLab in a maintainer's .venv too.
+# The server extensions are those that nbgrader's own config file enables.
+NBGRADER_SERVER_EXTENSIONS = $(BIN)/python -c "import json, sys; print(*json.load(open(sys.prefix \
+	+ '/etc/jupyter/jupyter_server_config.d/nbgrader.json'))['ServerApp']['jpserver_extensions'])"
+NBGRADER_UI_OFF = if $(BIN)/python -c "import nbgrader" 2>/dev/null; then \
+	extensions=$$($(NBGRADER_SERVER_EXTENSIONS)) && \
+	$(BIN)/jupyter server extension disable --sys-prefix $$extensions && \
+	$(BIN)/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader; \
+	fi >$(VENV)/nbgrader-ui-off.log 2>&1 || { cat $(VENV)/nbgrader-ui-off.log; exit 1; }
+
+$(LEARNER_STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[lab,test,book]'
+	$(INSTALL) '.[lab]'
 	$(BIN)/python -c "import matplotlib.pyplot"  # build matplotlib's font cache once, not in a notebook
+	@$(NBGRADER_UI_OFF)
 	touch $@
 
+$(GRADE_STAMP): $(LEARNER_STAMP)
+	$(INSTALL) '.[lab,grade]'
+	@$(NBGRADER_UI_OFF)
+	touch $@
+
+$(BOOK_STAMP): $(LEARNER_STAMP)
+	$(INSTALL) '.[lab,book]'
+	touch $@
+
+$(STAMP): $(LEARNER_STAMP)
+	$(INSTALL) '.[lab,test,grade,book]'
+	@$(NBGRADER_UI_OFF)
+	touch $@ $(GRADE_STAMP) $(BOOK_STAMP)
+
+# Everything `make test` needs (.ci/run calls it on a fresh clone before `make test`).
 setup: $(STAMP)
 
 # Data the lessons read from a sha256-verified cache, fetched in advance (lessons would fetch it on
 # first use): every data set that dlcourse/data/registry.py marks for set-up (see data/README.md).
 # Everything else the course needs ships with the repository or a package.
-data: $(STAMP)
+data: $(LEARNER_STAMP)
 	$(BIN)/python -m dlcourse fetch --all
 
-lab: $(STAMP)
+lab: $(LEARNER_STAMP)
 	-@$(BIN)/python -m dlcourse fetch --all || echo "(some data is not cached yet: each lesson fetches what it needs on first use)"
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir="$(CURDIR)" $(ALLOW_ROOT) \
 		--LabApp.default_url=/lab/tree/notebooks/00_setup.ipynb $(LAB_ARGS)
@@ -89,16 +127,16 @@ lint: $(STAMP)
 # The tests, in three parts (CONTRIBUTING.md, "The tests"). The slowest tests are listed at the
 # end, so that a slow suite shows where its time goes.
 # Fast unit tests of dlcourse and tools: the maintainer's quick loop.
-unit: data
+unit: $(STAMP) data
 	$(PYTEST) -n $(WORKERS) --durations=12 tests/unit
 
 # Tests that execute or inspect the notebooks (nbval harness, conventions, prose numbers, exercises).
-notebook-tests: data
+notebook-tests: $(STAMP) data
 	$(PYTEST) -n $(WORKERS) --durations=12 tests/notebooks
 
 # The course as people run it: browser, `make lab`, a Colab-like install, grading end to end,
 # and the website (built first: tests/system/test_book.py reads it).
-system: data book
+system: $(STAMP) data book
 	$(PYTEST) -n $(WORKERS) --durations=12 tests/system
 
 # Strict nbval for committed outputs (lessons and solutions), lax for generated exercises.
@@ -106,7 +144,7 @@ system: data book
 # `make notebooks` checks every notebook under one configuration (NUMERICS=sse: as a CPU without AVX).
 STRICT_NBVAL = $(NOTEBOOK_ENV) $(PYTEST) --nbval --nbval-sanitize-with tests/notebooks/nbval-sanitize.cfg $(NBVAL)
 LAX_EXERCISES = $(if $(wildcard exercises/*.ipynb),$(NOTEBOOK_ENV) $(PYTEST) --nbval-lax $(NBVAL) exercises)
-notebooks: data
+notebooks: $(STAMP) data
 	$(STRICT_NBVAL) notebooks $(wildcard solutions/*.ipynb)
 	$(LAX_EXERCISES)
 
@@ -118,13 +156,13 @@ notebooks: data
 # machine computes, with the exercises. `make test ELSEWHERE=sse` picks the second kind.
 HAS_AVX512 := $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo yes)
 ELSEWHERE ?= $(if $(X86_64),$(if $(HAS_AVX512),avx2,sse),threads2)
-notebooks-elsewhere: data
+notebooks-elsewhere: $(STAMP) data
 	$(MAKE) --no-print-directory notebooks-measured NUMERICS=$(ELSEWHERE)
 
-notebooks-measured: data
+notebooks-measured: $(STAMP) data
 	$(STRICT_NBVAL) $$($(BIN)/python -m tools.notebook_meta measured)
 
-notebooks-exact: data
+notebooks-exact: $(STAMP) data
 	$(STRICT_NBVAL) $$($(BIN)/python -m tools.notebook_meta exact)
 	$(LAX_EXERCISES)
 
@@ -141,16 +179,16 @@ test: $(STAMP)
 	@echo "Time per phase ($(WORKERS) workers, $$(nproc) cores):"; cat build/test-times.md
 	@echo "Notebook run times: build/notebook-times.md"
 
-outputs: data
+outputs: $(STAMP) data
 	$(DETERMINISM) $(BIN)/python -m tools.refresh_outputs
 
 # The course's website from the committed notebooks, nothing executed; warnings are errors
 # (tools/book.py). Publishing: .github/workflows/book.yml and CONTRIBUTING.md, "The website".
-book: $(STAMP)
+book: $(BOOK_STAMP)
 	$(BIN)/python -m tools.book
 
 # The website's external links (needs the network; not part of `make test`).
-linkcheck: $(STAMP)
+linkcheck: $(BOOK_STAMP)
 	$(BIN)/python -m tools.book --linkcheck
 
 sync: $(STAMP)
@@ -159,12 +197,12 @@ sync: $(STAMP)
 # The one script for a GPU machine (about 8 minutes on one data-centre GPU): the doctor's report,
 # every lesson executed in the full run profile with its claims checked (committed outputs are not
 # touched), the benchmark's CUDA rows; the report goes to benchmarks/results/gpu.md.
-gpu-check: data
+gpu-check: $(STAMP) data
 	$(BIN)/python -m tools.gpu_check --out benchmarks/results/gpu.md
 
 lock:
 	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
-	build/lock-venv/bin/python -m pip install --quiet torch==2.13.0 -e '.[lab,test,book,data]'
+	build/lock-venv/bin/python -m pip install --quiet torch==2.13.0 -e '.[lab,test,grade,book,data]'
 	build/lock-venv/bin/python -m pip freeze --exclude-editable | sed 's/+cpu$$//' > constraints.txt
 	rm -rf build/lock-venv
 
@@ -174,12 +212,12 @@ clean:
 # Exercises and grading (docs/instructors.md).
 .PHONY: exercises grade
 # Regenerate exercises/ from their single source in solutions/ (nbgrader's preprocessors).
-exercises: $(STAMP)
+exercises: $(GRADE_STAMP)
 	$(BIN)/python -m tools.make_exercises
 
 # Grade a folder of submissions: make grade ASSIGNMENT=00_warmup SUBMISSIONS=path/to/folder;
 # then merge the run's filled rubric sheet (written answers): make grade MERGE=path/to/rubric.csv
-grade: $(STAMP)
+grade: $(GRADE_STAMP)
 	@test -n "$(MERGE)" -o \( -n "$(ASSIGNMENT)" -a -n "$(SUBMISSIONS)" \) || \
 		{ echo "usage: make grade ASSIGNMENT=00_warmup SUBMISSIONS=path/to/folder [GRADE_ARGS=...]"; \
 		  echo "       make grade MERGE=path/to/rubric.csv [GRADE_ARGS=--results folder]"; exit 2; }
@@ -188,7 +226,7 @@ grade: $(STAMP)
 # Gradescope's autograder for an assignment (docs/instructors.md, "Gradescope"), a zip to upload:
 # make gradescope ASSIGNMENT=00 (or 00_warmup) -> build/gradescope/00_warmup.zip
 .PHONY: gradescope
-gradescope: $(STAMP)
+gradescope: $(GRADE_STAMP)
 	@test -n "$(ASSIGNMENT)" || \
 		{ echo "usage: make gradescope ASSIGNMENT=00_warmup [GRADESCOPE_ARGS=\"--notebook-timeout 300 ...\"]"; exit 2; }
 	$(BIN)/python -m tools.grading.gradescope build "$(ASSIGNMENT)" $(GRADESCOPE_ARGS)

@@ -1,17 +1,25 @@
 """JupyterLab in a real browser: the course as a learner sees it after `make lab`.
 
-One test, in three steps, so that pytest-xdist never starts two servers and two browsers:
+One test, in four steps, so that pytest-xdist never starts two servers and two browsers:
 
 1. start JupyterLab exactly as a learner does, with ``make lab`` (127.0.0.1, a free port, a
    random token, ``--no-browser``), with its own settings, workspace and runtime folders so that
-   nothing of the machine's own JupyterLab setup leaks in and autosave is off (the test must not
-   rewrite the committed notebooks: it checks they are byte-for-byte unchanged afterwards);
+   nothing of the machine's own JupyterLab setup leaks in, autosave is off (the test must not
+   rewrite the committed notebooks: it checks they are byte-for-byte unchanged afterwards) and the
+   checks record the learner's progress in the test's own file;
 2. drive Debian's Chromium headless through Playwright (``executable_path``: Playwright's own
    browser download does not work on our machines), open ``notebooks/00_setup.ipynb``, choose
    *Run -> Run All Cells* from the menu, wait until every code cell has an execution count and
-   check that no cell shows an error;
+   check that no cell shows an error (nor writes to stderr), and that the page shows nothing of
+   nbgrader (its menu, side panels and Validate button) and the server none of its pages (.venv
+   has nbgrader for the grader, with its JupyterLab and server extensions switched off by the
+   Makefile: a maintainer's `make lab` is a learner's; a learner's .venv has no nbgrader at all);
 3. open the lesson with the single-neuron explorer, drag its bias slider with the mouse, and
-   check that the kernel's callback redrew the picture and rewrote the status line.
+   check that the kernel's callback redrew the picture and rewrote the status line;
+4. open the warm-up exercise, Run All (each untouched stub says "not attempted yet"), type a
+   wrong answer into a stub as a learner does, run it and its check cell, and check that the
+   check's message is in plain view and no traceback is (dlcourse.checks.CheckFailed). The edit
+   is never saved.
 
 Screenshots of each step go to ``build/screenshots/``. The JupyterLab server (asked to shut down
 through its API, then its process group signalled) and the browser are always shut down, and any
@@ -31,6 +39,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,6 +54,20 @@ SETUP_NOTEBOOK = "notebooks/00_setup.ipynb"
 WIDGET_LESSON = "notebooks/02_neurons_and_activations.ipynb"
 #: The slider the test moves (a ``FloatSlider`` whose description is this label).
 SLIDER_LABEL = "b"
+#: An exercise, a stub in it (found by its first line) and a wrong answer for it, its check cell
+#: (found by its first line) and the start of the message the check gives for that answer.
+EXERCISE = "exercises/00_warmup.ipynb"
+STUB = "def standardise(x):"
+WRONG_ANSWER = "def standardise(x):\n    return x - x.mean()  # forgets to divide by the std\n"
+CHECK_CELL = 'with checking("standardise") as check:'
+VERDICT = "CheckFailed: standardise: std of standardise([2, 4, 6]): expected 1, got 1.63"
+#: What a traceback shows and a check's verdict must not: IPython's frames and arrows.
+TRACEBACK_SIGNS = ("Traceback", "File ", "---->", "checks.py", "in _fail")
+#: nbgrader's user interface (its JupyterLab extension's menu, panels and toolbar button): none of
+#: it may show, and none of its server's pages answer.
+NBGRADER_UI = ("Nbgrader", "Assignment List", "Course List", "Formgrader", "Create Assignment",
+               "Create assignment", "Assignments", "Courses", "Validate")
+NBGRADER_PAGES = ("formgrader", "assignments", "courses")
 CHROMIUM_ARGS = [
     "--no-sandbox",  # Chromium refuses to start its sandbox as root
     "--disable-gpu",
@@ -117,7 +140,8 @@ class Lab:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(values))
         env = {**os.environ, "JUPYTER_CONFIG_DIR": str(config), "JUPYTER_RUNTIME_DIR": str(self.runtime),
-               "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "workspaces"), "IPYTHONDIR": str(tmp / "ipython")}
+               "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "workspaces"), "IPYTHONDIR": str(tmp / "ipython"),
+               "DLCOURSE_PROGRESS": str(tmp / "progress.jsonl")}
         self.log_path = tmp / "lab.log"
         self._log = open(self.log_path, "wb")
         lab_args = (f"--no-browser --port={self.port} --ServerApp.port_retries=0 "
@@ -151,6 +175,16 @@ class Lab:
                 time.sleep(0.5)
         pytest.fail(f"JupyterLab did not answer on port {self.port} within {SERVER_START_S} s "
                     f"({error}):\n{self.log()}")
+
+    def status_of(self, path: str) -> int:
+        """The HTTP status of a page of the server (logged in), e.g. 404 for one it does not serve."""
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/{path}",
+                                         headers={"Authorization": f"token {self.token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status
+        except urllib.error.HTTPError as err:
+            return err.code
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
@@ -252,36 +286,72 @@ def _expected_prompts(notebook: str) -> list[str]:
             if not cell.get("metadata", {}).get("jupyter", {}).get("source_hidden")]
 
 
+#: How JupyterLab renders an error output, and a stream written to stderr: its bundle holds the error
+#: (``application/vnd.jupyter.error``) and its traceback as text under this type, which is the one
+#: it renders; no other mark in the page tells an error from stderr.
+STDERR_OUTPUT = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+
+
 def _errors_shown(panel) -> list[str]:
-    errors = panel.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]')
-    return [text[:500] for text in errors.all_inner_texts()]
+    """The text of every error (and of anything written to stderr: a warning) the notebook shows."""
+    return [text[:500] for text in panel.locator(STDERR_OUTPUT).all_inner_texts()]
 
 
-def test_jupyterlab_runs_the_setup_notebook_and_a_widget_responds(lab: Lab, browser_context):
+def _nbgrader_ui_shown(page, panel) -> list[str]:
+    """What of nbgrader's interface the page shows: menu-bar entries, side-panel tabs (by their
+    title) and notebook toolbar items whose name is one of :data:`NBGRADER_UI`."""
+    names = page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
+    for tab in page.locator(".jp-SideBar .lm-TabBar-tab").all():
+        names += [tab.get_attribute("title") or "", tab.inner_text()]
+    names += panel.locator(".jp-NotebookPanel-toolbar .jp-Toolbar-item").all_inner_texts()
+    names += [item.get_attribute("title") or ""
+              for item in panel.locator(".jp-NotebookPanel-toolbar .jp-Toolbar-item [title]").all()]
+    return sorted({name.strip() for name in names} & set(NBGRADER_UI))
+
+
+def _code_cell(panel, first_line: str):
+    """The code cell whose source starts with ``first_line``."""
+    cells = panel.locator(".jp-CodeCell").filter(
+        has=panel.page.locator(".jp-InputArea-editor", has_text=first_line))
+    assert cells.count() == 1, f"expected one code cell starting {first_line!r}, found {cells.count()}"
+    return cells.first
+
+
+def _run_prompt(cell) -> str:
+    return cell.locator(".jp-InputArea-prompt").inner_text().strip()
+
+
+def test_a_learners_jupyterlab_runs_the_lessons_and_shows_a_checks_verdict(lab: Lab, browser_context):
+    from playwright.sync_api import Error as PlaywrightError
+
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     PAGE_ERRORS.clear()
     widget_lesson = ROOT / WIDGET_LESSON
     assert widget_lesson.exists(), f"the widget lesson {WIDGET_LESSON} is missing"
-    opened = [ROOT / SETUP_NOTEBOOK, widget_lesson]
+    opened = [ROOT / SETUP_NOTEBOOK, widget_lesson, ROOT / EXERCISE]
     committed = _digest(opened)
 
     # Step 2: the setup notebook, Run All, no errors.
     page, panel = _open_notebook(browser_context, lab, SETUP_NOTEBOOK, workspace="setup")
     prompts = _run_all(page, panel, SETUP_NOTEBOOK)
     assert prompts == _expected_prompts(SETUP_NOTEBOOK), f"cells ran out of order or twice: {prompts}"
-    assert _errors_shown(panel) == [], f"{SETUP_NOTEBOOK} shows errors after Run All"
+    assert _errors_shown(panel) == [], f"{SETUP_NOTEBOOK} shows errors or warnings after Run All"
     text = panel.inner_text()
     assert "dlcourse doctor" in text and "\nready" in text, "the environment report did not say ready"
     figure = panel.locator(".jp-OutputArea-output img").first
     figure.scroll_into_view_if_needed()
     assert figure.evaluate("img => img.naturalWidth") > 100, "the course-style figure did not render"
     page.screenshot(path=SCREENSHOTS / "00_setup-run-all.png")
+    # A learner's JupyterLab: nothing of nbgrader's course management, in the page or the server.
+    shown, pages = _nbgrader_ui_shown(page, panel), {path: lab.status_of(path) for path in NBGRADER_PAGES}
+    assert shown == [], f"JupyterLab shows nbgrader's interface to a learner: {shown}; its pages: {pages}"
+    assert set(pages.values()) == {404}, f"the server serves nbgrader's pages: {pages}"
     page.close()
 
     # Step 3: the widget lesson, Run All, then drag the slider.
     page, panel = _open_notebook(browser_context, lab, WIDGET_LESSON, workspace="widget")
     _run_all(page, panel, WIDGET_LESSON)
-    assert _errors_shown(panel) == [], f"{WIDGET_LESSON} shows errors after Run All"
+    assert _errors_shown(panel) == [], f"{WIDGET_LESSON} shows errors or warnings after Run All"
     # The explorer: a box holding the sliders, a status line (HTML) and the picture (Image).
     explorer = panel.locator(".widget-hbox").filter(has=page.locator(".widget-slider")).filter(
         has=page.locator("img.widget-image")).first
@@ -319,6 +389,39 @@ def test_jupyterlab_runs_the_setup_notebook_and_a_widget_responds(lab: Lab, brow
     page.screenshot(path=SCREENSHOTS / "02_widget-lesson.png")
     print(f"slider {SLIDER_LABEL}: {before['readout']} -> {after['readout']}; "
           f"status: {before['status']!r} -> {after['status']!r}")
+    page.close()
+
+    # Step 4: the warm-up exercise, untouched and then with a wrong answer.
+    page, panel = _open_notebook(browser_context, lab, EXERCISE, workspace="exercise")
+    _run_all(page, panel, EXERCISE)
+    assert _errors_shown(panel) == [], f"{EXERCISE}, untouched, shows errors or warnings after Run All"
+    check_cell = _code_cell(panel, CHECK_CELL)
+    assert "not attempted yet" in check_cell.locator(".jp-OutputArea").inner_text()
+    stub = _code_cell(panel, STUB)
+    stub.locator(".cm-content").click()
+    page.keyboard.press("Control+a")
+    page.keyboard.insert_text(WRONG_ANSWER)  # as typed, without the editor's auto-indent
+    ran_before = _run_prompt(check_cell)
+    page.keyboard.press("Shift+Enter")  # run the answer; the check cell below becomes active
+    page.keyboard.press("Shift+Enter")  # run the check cell
+    error = check_cell.locator(STDERR_OUTPUT)
+    try:
+        error.wait_for(timeout=60_000)
+    except PlaywrightError:
+        page.screenshot(path=SCREENSHOTS / f"{Path(EXERCISE).stem}-no-verdict.png")
+        raise
+    deadline = time.monotonic() + 30
+    while not (re.fullmatch(r"\[\d+\]:", _run_prompt(check_cell)) and _run_prompt(check_cell) != ran_before):
+        assert time.monotonic() < deadline, f"the check cell did not finish: {_run_prompt(check_cell)}"
+        time.sleep(0.25)
+    shown = error.inner_text()
+    check_cell.scroll_into_view_if_needed()
+    page.screenshot(path=SCREENSHOTS / "00_warmup-wrong-answer.png")
+    assert VERDICT in shown, f"the check's verdict is not shown: {shown!r}"
+    assert "run %tb" in shown, f"the learner is not told how to see the traceback: {shown!r}"
+    assert not [sign for sign in TRACEBACK_SIGNS if sign in shown], f"a traceback is shown: {shown!r}"
+    assert len(shown.strip().splitlines()) <= 3, f"more than the verdict is shown: {shown!r}"
+    print(f"a wrong answer's check shows: {shown.strip()!r}")
     page.close()
 
     assert _digest(opened) == committed, "the browser session changed a notebook it opened"
