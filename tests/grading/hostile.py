@@ -85,6 +85,8 @@ def find_hidden_tests():
             for name in files:
                 if name.endswith(".ipynb") or name.endswith(".db"):
                     path = os.path.join(folder, name)
+                    if os.path.islink(path) or not os.path.isfile(path):
+                        continue  # a link to /dev/zero or a FIFO would never end
                     try:
                         with open(path, errors="ignore") as f:
                             if "BEGIN HIDDEN" + " TESTS" in f.read():
@@ -431,13 +433,14 @@ def _filled(standardise: str | None = None, one_hot: str | None = None,
 
 
 def build(folder: Path, *, marker: str = "dlcourse-hostile", port: int = 9,
-          targets: list[str] = (), modify: list[str] = (), memory_limit: int = 1 << 30
-          ) -> dict[str, Path]:
+          targets: list[str] = (), modify: list[str] = (), memory_limit: int = 1 << 30,
+          not_files: bool = False) -> dict[str, Path]:
     """Write one submission of each kind in :data:`EXPECTED` into ``folder``.
 
     ``marker`` names the files and processes the hostile ones leave (to look for them after),
     ``port`` is where the network submission connects on 127.0.0.1, ``targets`` the folders it
     writes into and ``modify`` the files it appends to; ``memory_limit`` the kernels' limit.
+    ``not_files``: also the :data:`NOT_FILES` (remove them after: :func:`remove_not_regular_files`).
     """
     folder.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
@@ -522,12 +525,17 @@ def build(folder: Path, *, marker: str = "dlcourse-hostile", port: int = 9,
     nb.cells.insert(nb.cells.index(_cell(nb, "test-standardise")) + 1,
                     nbformat.v4.new_code_cell(CLOSES_OUTPUT_CHANNEL))
     save("closes_output_channel", nb)
-    written.update(not_regular_files(folder))
+    if not_files:
+        written.update(not_regular_files(folder))
     return written
 
 
 def not_regular_files(folder: Path) -> dict[str, Path]:
-    """The :data:`NOT_FILES` submissions in ``folder``; what they point to lies beside it."""
+    """The :data:`NOT_FILES` submissions in ``folder``; what they point to lies beside it.
+
+    Remove them when done (:func:`remove_not_regular_files`): whatever later searches the
+    temporary folders and opens them would wait on the FIFO, or read /dev/zero, forever.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     elsewhere = folder.with_name(folder.name + "-elsewhere")
     (elsewhere / "student").mkdir(parents=True, exist_ok=True)
@@ -549,3 +557,11 @@ def not_regular_files(folder: Path) -> dict[str, Path]:
 
 def copy_of(nb):
     return copy.deepcopy(nb)
+
+
+def remove_not_regular_files(paths: dict[str, Path]) -> None:
+    """Remove the links and the FIFO that :func:`not_regular_files` made."""
+    for kind in NOT_FILES:
+        path = paths.get(kind)
+        if path is not None and (path.is_symlink() or path.is_fifo()):
+            path.unlink()

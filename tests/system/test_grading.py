@@ -120,9 +120,9 @@ def run_grader(tmp_path_factory):
     modify = [ROOT / "dlcourse" / "__init__.py", ROOT / "solutions" / "00_warmup.ipynb",
               submissions / "correct.ipynb"]
     listener = Listener()
-    hostile.build(submissions, marker=marker, port=listener.port,
-                  targets=[str(t) for t in targets], modify=[str(m) for m in modify],
-                  memory_limit=MEMORY_LIMIT)
+    made = hostile.build(submissions, marker=marker, port=listener.port,
+                         targets=[str(t) for t in targets], modify=[str(m) for m in modify],
+                         memory_limit=MEMORY_LIMIT, not_files=True)
     course, homes = snapshot(ROOT), sorted(os.listdir(home))
     modified = {m: m.read_bytes() for m in modify}
     try:
@@ -135,6 +135,7 @@ def run_grader(tmp_path_factory):
             env={**os.environ, "TMPDIR": str(scratch)})
     finally:
         listener.close()
+        hostile.remove_not_regular_files(made)
         left = list(scratch.iterdir())
         shutil.rmtree(scratch, ignore_errors=True)
     assert run.returncode == 0, run.stdout + run.stderr

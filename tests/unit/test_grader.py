@@ -45,11 +45,13 @@ def test_submissions_that_are_not_regular_files_are_refused_unread(tmp_path):
     in nbgrader's layout), a FIFO and a folder named like a notebook: each is found, scored
     invalid and never opened for what it points to (the FIFO would block, /dev/zero never end,
     the notebook elsewhere would score full marks). No notebook among them: no kernel runs."""
-    submissions = tmp_path / "subs"
-    hostile.not_regular_files(submissions)
-    out = tmp_path / "out"
-    assert cli.main([hostile.ASSIGNMENT, str(submissions), "--out", str(out), "--no-sandbox",
-                     "--similarity"]) == 0
+    submissions, out = tmp_path / "subs", tmp_path / "out"
+    made = hostile.not_regular_files(submissions)
+    try:
+        assert cli.main([hostile.ASSIGNMENT, str(submissions), "--out", str(out), "--no-sandbox",
+                         "--similarity"]) == 0
+    finally:
+        hostile.remove_not_regular_files(made)
     rows = read_csv(out / "gradebook-latest.csv")
     assert set(rows) == set(hostile.NOT_FILES)
     for student, row in rows.items():
@@ -63,14 +65,19 @@ def test_submissions_that_are_not_regular_files_are_refused_unread(tmp_path):
 def test_gradescope_takes_only_a_regular_file(tmp_path):
     from tools.grading.gradescope import take_submission
 
-    elsewhere = hostile.not_regular_files(tmp_path / "subs")["link_outside"].resolve()
+    made = hostile.not_regular_files(tmp_path / "subs")
+    elsewhere = made["link_outside"].resolve()
     upload = tmp_path / "upload"
     upload.mkdir()
     (upload / f"{hostile.ASSIGNMENT}.ipynb").symlink_to(elsewhere)
     os.mkfifo(upload / "fifo.ipynb")
-    copy, why = take_submission(upload, hostile.ASSIGNMENT, tmp_path)
+    try:
+        copy, why = take_submission(upload, hostile.ASSIGNMENT, tmp_path)
+    finally:
+        hostile.remove_not_regular_files(made)
+        (upload / "fifo.ipynb").unlink()
+        (upload / f"{hostile.ASSIGNMENT}.ipynb").unlink()
     assert copy is None and f"not regular files, not graded: {hostile.ASSIGNMENT}.ipynb" in why
-    (upload / f"{hostile.ASSIGNMENT}.ipynb").unlink()
     (upload / f"{hostile.ASSIGNMENT}.ipynb").write_bytes(elsewhere.read_bytes())
     copy, why = take_submission(upload, hostile.ASSIGNMENT, tmp_path / "subs")
     assert why == "" and copy.read_bytes() == elsewhere.read_bytes()
@@ -294,6 +301,9 @@ def test_similarity_report_compares_the_learners_own_code(tmp_path):
 
     subs = tmp_path / "subs"
     written = hostile.build(subs)
+    for link, target in (("link_to_solution", hostile.SOLUTION), ("link_outside", written["correct"])):
+        written[link] = subs / f"{link}.ipynb"
+        written[link].symlink_to(target.resolve())
     entries = [(k, written[k]) for k in ("correct", "deleted_reordered", "partial", "untouched",
                                          "binary", "link_to_solution", "link_outside")]
     run_dir = tmp_path / "run"
