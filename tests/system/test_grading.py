@@ -10,7 +10,8 @@ files, messages it cannot read, stray records, kernels that stop, ignore interru
 output channel or refuse to shut down) fail what they touched, with a reason, and nothing else.
 Then the run's rubric sheet is filled in and merged back (the written
 answers' round trip, tools/grading/rubric.py, unit-tested in tests/unit/test_rubric.py). The
-limits are small so that it stays quick (about two and a half minutes on two cores). The
+limits are small so that it stays quick (about two and a half minutes on two cores; the attacks
+on the grader itself add about a minute, most of it two kernels that run out a cell's limit). The
 grader's parts that need no kernel are tested in tests/unit/test_grader.py.
 """
 
