@@ -320,6 +320,35 @@ def test_similarity_report_compares_the_learners_own_code(tmp_path):
     assert "YOUR CODE HERE" not in code
 
 
+def test_a_worker_past_the_hard_limit_is_killed_and_the_others_grade(tmp_path, monkeypatch):
+    """Whatever hangs in a worker (here a grading that never returns, standing in for a kernel
+    the executor could not stop), the hard limit ends it with a reason; the next one grades."""
+    import time
+
+    from tools.grading import workers
+    from tools.grading.sandbox import Sandbox
+
+    def grade(path, source, **options):
+        if path.name == "hangs.ipynb":
+            while True:
+                time.sleep(1)
+        return {"status": "graded", "reasons": [], "points": {}}
+
+    monkeypatch.setattr(workers, "grade_submission", grade)
+    run_dir = tmp_path / "run"
+    (run_dir / "work").mkdir(parents=True)
+    entries = [(name, tmp_path / f"{name}.ipynb") for name in ("hangs", "fine")]
+    started = time.monotonic()
+    results = workers.grade_all(entries, hostile.SOLUTION, run_dir, {"sandbox": Sandbox()},
+                                jobs=1, hard_limit=1)
+    assert time.monotonic() - started < 30
+    assert results["hangs"]["status"] == "timeout"
+    assert "killed after the hard limit of 1 s" in results["hangs"]["reasons"][0]
+    assert results["fine"]["status"] == "graded"
+    assert sorted(p.name for p in (run_dir / "work").iterdir()) == [
+        "fine.json", "fine.log", "hangs.log"]  # no result, not even a partial one
+
+
 def test_grading_refuses_without_a_sandbox_and_says_what_that_risks(tmp_path, monkeypatch, capsys):
     submissions = tmp_path / "subs"
     submissions.mkdir()
