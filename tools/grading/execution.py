@@ -113,6 +113,7 @@ def _make_executor(cell_timeout: int, max_output_bytes: int, deadline: float,
                 try:
                     msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=left))
                 except Exception:  # Empty, or a message that cannot be read
+                    await asyncio.sleep(0.01)
                     continue
                 if msg.get("parent_header", {}).get("msg_id") == request:
                     return True
