@@ -222,37 +222,54 @@ def to_plain(value: Any, _depth: int = 0) -> Any:
     return {"object": type(value).__name__, "repr": _fmt(value)}
 
 
-def from_plain(data: Any) -> Any:
-    """Return the value that :func:`to_plain` described (arrays as NumPy arrays)."""
+def from_plain(data: Any, _depth: int = 0) -> Any:
+    """Return the value that :func:`to_plain` described (arrays as NumPy arrays).
+
+    The grader reads what a kernel sent with it, so any data gives a value and never an error:
+    what is nested deeper than :func:`to_plain` writes, an array whose shape does not match its
+    data or whose type is unknown, a body of the wrong type, all become an :class:`Opaque`
+    description, which fails every check.
+    """
     if data is None or isinstance(data, (bool, int, float, str)):
         return data
+    if _depth > 2 * _MAX_DEPTH:
+        return Opaque(type(data).__name__, "(nested too deeply)")
     if isinstance(data, dict) and len(data) == 1:
         (kind, body), = data.items()
-        if kind == "float":
-            return float(body)
-        if kind == "list":
-            return [from_plain(v) for v in body]
-        if kind == "tuple":
-            return tuple(from_plain(v) for v in body)
-        if kind == "set":
-            items = [from_plain(v) for v in body]
-            try:
-                return frozenset(items)
-            except TypeError:
-                return Opaque("set", repr(items))
-        if kind == "dict":
-            out = {}
-            for k, v in body:
-                key = from_plain(k)
-                out[key if isinstance(key, (str, int, float, bool, tuple)) or key is None
-                    else repr(key)] = from_plain(v)
-            return out
-        if kind == "array":
-            dtype = {"bool": bool, "int": np.int64, "float": np.float64, "str": str}[body["dtype"]]
-            values = body["data"]
-            if body["dtype"] == "float":
-                values = [float(v) for v in values]
-            return np.array(values, dtype=dtype).reshape(body["shape"])
+        inner = _depth + 1
+        try:
+            if kind == "float":
+                return float(body)
+            if kind == "list":
+                return [from_plain(v, inner) for v in body]
+            if kind == "tuple":
+                return tuple(from_plain(v, inner) for v in body)
+            if kind == "set":
+                items = [from_plain(v, inner) for v in body]
+                try:
+                    return frozenset(items)
+                except TypeError:
+                    return Opaque("set", repr(items))
+            if kind == "dict":
+                out = {}
+                for k, v in body:
+                    key = from_plain(k, inner)
+                    out[key if isinstance(key, (str, int, float, bool, tuple)) or key is None
+                        else repr(key)] = from_plain(v, inner)
+                return out
+            if kind == "array":
+                dtypes = {"bool": bool, "int": np.int64, "float": np.float64, "str": str}
+                shape, values = body.get("shape"), body.get("data")
+                if not (body.get("dtype") in dtypes and isinstance(values, list)
+                        and isinstance(shape, list) and len(shape) <= 64
+                        and all(type(n) is int and n >= 0 for n in shape)
+                        and math.prod(shape) == len(values)):
+                    return Opaque("array", "a malformed array (its type, shape or data)")
+                if body["dtype"] == "float":
+                    values = [float(v) for v in values]
+                return np.array(values, dtype=dtypes[body["dtype"]]).reshape(shape)
+        except (TypeError, ValueError, OverflowError, AttributeError):
+            return Opaque(str(kind)[:100], "malformed value")
     if isinstance(data, dict) and set(data) == {"object", "repr"}:
         return Opaque(str(data["object"]), str(data["repr"]))
     return Opaque(type(data).__name__, "malformed value")

@@ -9,14 +9,19 @@ replaced indirectly or the values sent to the grader forged; writes to the home 
 the submissions, the results and the host's temporary folders (:func:`build` is told where, and a
 marker to name the files by); a connection to a port on 127.0.0.1 where the test listens; more
 memory than the limit; a fork bomb; processes that try to outlive their kernel; output and
-records that flood the notebook; a full disk. Each does its damage next to correct answers (or
-wrong ones), so it is scored on its merits; tests/system/test_grading.py checks the damage.
+records that flood the notebook; a full disk. Others attack the grader itself: submissions that are
+not regular files (links, a FIFO, a folder: :data:`NOT_FILES`), messages and records it cannot read
+or that come from elsewhere (``records_attack``, ``blocks_shutdown``), kernels that stop, ignore
+interrupts, close their output channel or refuse to shut down. Each does its damage next to correct
+answers (or wrong ones), so it is scored on its merits; tests/system/test_grading.py checks the
+damage.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 from pathlib import Path
 
@@ -80,6 +85,8 @@ def find_hidden_tests():
             for name in files:
                 if name.endswith(".ipynb") or name.endswith(".db"):
                     path = os.path.join(folder, name)
+                    if os.path.islink(path) or not os.path.isfile(path):
+                        continue  # a link to /dev/zero or a FIFO would never end
                     try:
                         with open(path, errors="ignore") as f:
                             if "BEGIN HIDDEN" + " TESTS" in f.read():
@@ -253,6 +260,119 @@ for n in range(64):  # files of 32 MiB, under the file-size limit, 2 GiB in all
             f.write(block)
 '''
 
+RECORDS_ATTACK = """
+import json
+
+from IPython.display import display, update_display
+
+RECORD = "application/vnd.dlcourse.check+json"
+kernel = get_ipython().kernel
+publisher = get_ipython().display_pub
+original_publish = publisher.publish
+
+
+def publish(data, metadata=None, *, transient=None, **kwargs):
+    \"\"\"Give the standardise block's record a display id, to replace it after its cell.\"\"\"
+    record = data.get(RECORD)
+    if isinstance(record, dict) and record.get("block") == "standardise":
+        transient = {"display_id": "standardise-record"}
+    return original_publish(data, metadata, transient=transient, **kwargs)
+
+
+publisher.publish = publish
+
+
+def raw(msg_type, text):
+    \"\"\"Send a message with this text as its content, as it is: the grader has to parse it.\"\"\"
+    kernel.session.send(kernel.iopub_socket, msg_type, text.encode(), parent=kernel.get_parent())
+
+
+def unreadable_messages():
+    start = '{"data": {"%s": ' % RECORD
+    raw("display_data", start + "[" * 5000 + "]" * 5000 + '}, "metadata": {}}')  # too deep
+    raw("display_data", start + "1" * 5000 + '}, "metadata": {}}')  # a number too long
+    raw("display_data", '{"data": "%s", "metadata": {}}' % RECORD)  # data that is not a dict
+    raw("display_data", '{"no data": 1}')
+    # a record as an execute_result, one that is no dict, one for a block of another cell
+    raw("execute_result", json.dumps({"data": {RECORD: {"block": "standardise", "checks": [],
+                                                        "outcome": "finished"}},
+                                      "metadata": {}, "execution_count": 1}))
+    display({RECORD: ["not", "a", "record"]}, raw=True)
+    display({RECORD: {"block": "one_hot", "outcome": "finished", "checks": []}}, raw=True)
+
+
+_standardise = standardise
+
+
+def standardise(x):
+    unreadable_messages()
+    return _standardise(x)
+"""
+
+RECORDS_ATTACK_ONE_HOT = """
+_one_hot = one_hot
+
+
+def one_hot(labels, n_classes):
+    # replace the standardise block's record, after its cell ran
+    update_display({RECORD: {"block": "standardise", "outcome": "error", "checks": [],
+                             "error": {"type": "Replaced", "message": "after its cell"}}},
+                   raw=True, display_id="standardise-record")
+    for _ in range(50):  # many records for one block
+        display({RECORD: {"block": "one_hot", "outcome": "finished", "checks": []}}, raw=True)
+    return _one_hot(labels, n_classes)
+"""
+
+SHUTDOWN_AND_THREAD = """
+import atexit
+import signal
+import threading
+import time
+
+from IPython.display import display
+
+signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a kernel that will not shut down
+atexit.register(time.sleep, 3600)
+asked, sent = threading.Event(), threading.Event()
+
+
+def publish_forever():
+    \"\"\"A record for one_hot every 0.5 s, and at once when asked, during and after every cell.\"\"\"
+    while True:
+        asked.wait(0.5)
+        display({"application/vnd.dlcourse.check+json": {"block": "one_hot", "checks": [],
+                                                         "outcome": "finished"}}, raw=True)
+        if asked.is_set():
+            asked.clear()
+            sent.set()
+
+
+threading.Thread(target=publish_forever, daemon=True).start()
+"""
+
+SHUTDOWN_AND_THREAD_ONE_HOT = """
+_one_hot = one_hot
+
+
+def one_hot(labels, n_classes):
+    asked.set()  # the thread, started cells ago, sends its record now: during the test cell
+    sent.wait(10)
+    sent.clear()
+    return _one_hot(labels, n_classes)
+"""
+
+STOPS_ITSELF = "import os\nimport signal\n\nos.kill(os.getpid(), signal.SIGSTOP)\n"
+IGNORES_INTERRUPT = ("import signal\nimport time\n\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                     "while True:  # asleep, not busy: the other kernels keep the CPU\n"
+                     "    time.sleep(1)\n")
+CLOSES_OUTPUT_CHANNEL = "get_ipython().kernel.iopub_socket.close()\n"
+
+#: Submissions that are not regular files: a link to the solution, links to a correct notebook
+#: outside the folder (the file, or nbgrader's student folder), a FIFO, a link to /dev/zero, a
+#: folder named like a notebook. None may be opened for what it points to.
+NOT_FILES = ("link_to_solution", "link_outside", "fifo", "link_to_zero", "folder_named_notebook",
+             "nbgrader_link_file", "nbgrader_link_folder")
+
 #: kind -> (autograded points it must get, status it must get, words its reason must contain)
 EXPECTED = {
     "correct": (4, "graded", "to be graded by a person"),
@@ -278,6 +398,12 @@ EXPECTED = {
     "outlive": (4, "graded", ""),
     "record_flood": (2, "graded", ""),
     "disk_hog": (4, "crashed", "scratch folder"),
+    "records_attack": (2, "graded", "could not be read"),
+    "blocks_shutdown": (2, "graded", ""),
+    "stops_itself": (2, "timeout", "ignores interrupts"),
+    "ignores_interrupt": (2, "timeout", "ignores interrupts"),
+    "closes_output_channel": (2, "crashed", "output channel"),
+    **{kind: (0, "invalid", "not a regular file") for kind in NOT_FILES},
 }
 
 
@@ -308,13 +434,14 @@ def _filled(standardise: str | None = None, one_hot: str | None = None,
 
 
 def build(folder: Path, *, marker: str = "dlcourse-hostile", port: int = 9,
-          targets: list[str] = (), modify: list[str] = (), memory_limit: int = 1 << 30
-          ) -> dict[str, Path]:
+          targets: list[str] = (), modify: list[str] = (), memory_limit: int = 1 << 30,
+          not_files: bool = False) -> dict[str, Path]:
     """Write one submission of each kind in :data:`EXPECTED` into ``folder``.
 
     ``marker`` names the files and processes the hostile ones leave (to look for them after),
     ``port`` is where the network submission connects on 127.0.0.1, ``targets`` the folders it
     writes into and ``modify`` the files it appends to; ``memory_limit`` the kernels' limit.
+    ``not_files``: also the :data:`NOT_FILES` (remove them after: :func:`remove_not_regular_files`).
     """
     folder.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
@@ -388,8 +515,54 @@ def build(folder: Path, *, marker: str = "dlcourse-hostile", port: int = 9,
                     nbformat.v4.new_code_cell(RECORD_FLOOD.format()))
     save("record_flood", nb)
     save("disk_hog", with_cell(DISK_HOG, at=-1))
+
+    save("records_attack", _filled(standardise=solution_code("standardise") + RECORDS_ATTACK,
+                                   one_hot=solution_code("one-hot") + RECORDS_ATTACK_ONE_HOT))
+    save("blocks_shutdown", with_cell(SHUTDOWN_AND_THREAD, one_hot=solution_code("one-hot")
+                                      + SHUTDOWN_AND_THREAD_ONE_HOT))
+    save("stops_itself", _filled(one_hot=STOPS_ITSELF))
+    save("ignores_interrupt", _filled(one_hot=IGNORES_INTERRUPT))
+    nb = _filled()
+    nb.cells.insert(nb.cells.index(_cell(nb, "test-standardise")) + 1,
+                    nbformat.v4.new_code_cell(CLOSES_OUTPUT_CHANNEL))
+    save("closes_output_channel", nb)
+    if not_files:
+        written.update(not_regular_files(folder))
     return written
+
+
+def not_regular_files(folder: Path) -> dict[str, Path]:
+    """The :data:`NOT_FILES` submissions in ``folder``; what they point to lies beside it.
+
+    Remove them when done (:func:`remove_not_regular_files`): whatever later searches the
+    temporary folders and opens them would wait on the FIFO, or read /dev/zero, forever.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    elsewhere = folder.with_name(folder.name + "-elsewhere")
+    (elsewhere / "student").mkdir(parents=True, exist_ok=True)
+    correct = elsewhere / "student" / f"{ASSIGNMENT}.ipynb"
+    nbformat.write(_filled(), correct)  # it would score full marks if it were read
+    paths = {kind: folder / f"{kind}.ipynb" for kind in NOT_FILES}
+    paths["link_to_solution"].symlink_to(SOLUTION.resolve())
+    paths["link_outside"].symlink_to(correct)
+    os.mkfifo(paths["fifo"])  # opening it to read would wait for a writer forever
+    paths["link_to_zero"].symlink_to("/dev/zero")  # endless
+    paths["folder_named_notebook"].mkdir()
+    nbgrader = paths["nbgrader_link_file"] = folder / "nbgrader_link_file" / f"{ASSIGNMENT}.ipynb"
+    nbgrader.parent.mkdir()
+    nbgrader.symlink_to(correct)
+    paths["nbgrader_link_folder"] = folder / "nbgrader_link_folder"  # alice/ -> a folder elsewhere
+    paths["nbgrader_link_folder"].symlink_to(correct.parent, target_is_directory=True)
+    return paths
 
 
 def copy_of(nb):
     return copy.deepcopy(nb)
+
+
+def remove_not_regular_files(paths: dict[str, Path]) -> None:
+    """Remove the links and the FIFO that :func:`not_regular_files` made."""
+    for kind in NOT_FILES:
+        path = paths.get(kind)
+        if path is not None and (path.is_symlink() or path.is_fifo()):
+            path.unlink()

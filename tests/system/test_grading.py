@@ -5,9 +5,13 @@ the real exercise 00_warmup), checked by the check_* helpers: every submission i
 merits while the others grade normally, the batch finishes, and the hostile ones leave nothing
 behind: no file outside their scratch folders (the course, the home folder, the host's temporary
 folders are snapshotted or searched before and after), no connection to a port listening on
-127.0.0.1, no process. Then the run's rubric sheet is filled in and merged back (the written
+127.0.0.1, no process. Submissions that attack the grader itself (files that are not regular
+files, messages it cannot read, stray records, kernels that stop, ignore interrupts, close their
+output channel or refuse to shut down) fail what they touched, with a reason, and nothing else.
+Then the run's rubric sheet is filled in and merged back (the written
 answers' round trip, tools/grading/rubric.py, unit-tested in tests/unit/test_rubric.py). The
-limits are small so that it stays quick (about two and a half minutes on two cores). The
+limits are small so that it stays quick (about two and a half minutes on two cores; the attacks
+on the grader itself add about a minute, most of it two kernels that run out a cell's limit). The
 grader's parts that need no kernel are tested in tests/unit/test_grader.py.
 """
 
@@ -117,9 +121,9 @@ def run_grader(tmp_path_factory):
     modify = [ROOT / "dlcourse" / "__init__.py", ROOT / "solutions" / "00_warmup.ipynb",
               submissions / "correct.ipynb"]
     listener = Listener()
-    hostile.build(submissions, marker=marker, port=listener.port,
-                  targets=[str(t) for t in targets], modify=[str(m) for m in modify],
-                  memory_limit=MEMORY_LIMIT)
+    made = hostile.build(submissions, marker=marker, port=listener.port,
+                         targets=[str(t) for t in targets], modify=[str(m) for m in modify],
+                         memory_limit=MEMORY_LIMIT, not_files=True)
     course, homes = snapshot(ROOT), sorted(os.listdir(home))
     modified = {m: m.read_bytes() for m in modify}
     try:
@@ -132,6 +136,7 @@ def run_grader(tmp_path_factory):
             env={**os.environ, "TMPDIR": str(scratch)})
     finally:
         listener.close()
+        hostile.remove_not_regular_files(made)
         left = list(scratch.iterdir())
         shutil.rmtree(scratch, ignore_errors=True)
     assert run.returncode == 0, run.stdout + run.stderr
@@ -260,6 +265,21 @@ def check_no_connection_no_process_and_limits_held(graded):
     assert "more data than the grader accepts" in flood
 
 
+def check_attacks_on_the_grader_fail_only_what_they_touched(graded):
+    folder, rows = run_dir(graded), graded["rows"]
+    feedback = {kind: (folder / "feedback" / f"{kind}.md").read_text()
+                for kind in ("records_attack", "blocks_shutdown")}
+    # its record was not replaced after its cell; the unreadable messages were dropped
+    assert "| test-standardise | 2 / 2 | all tests passed |" in feedback["records_attack"]
+    assert re.search(r"one_hot: reported \d+ times", feedback["records_attack"])
+    # a thread's record sent during the test cell is one too many, not the block's answer
+    assert re.search(r"one_hot: reported \d+ times", feedback["blocks_shutdown"])
+    for kind in ("stops_itself", "ignores_interrupt"):  # stopped, not the hard limit's kill
+        assert "hard limit" not in rows[kind]["reason"], rows[kind]["reason"]
+    for kind in hostile.NOT_FILES:  # the notebooks the links name were never graded
+        assert not (folder / "graded" / f"{kind}.ipynb").exists(), kind
+
+
 def check_written_answers_round_trip(graded):
     """The run's rubric sheet, filled in but for one answer, merged back by the command; twice."""
     folder, out = run_dir(graded), graded["out"]
@@ -315,6 +335,7 @@ def test_one_grading_run_over_every_kind_of_submission(tmp_path_factory):
     check_deleted_and_edited_test_cells_run_with_their_hidden_tests(graded)
     check_nothing_was_written_outside_the_scratch_folders(graded)
     check_no_connection_no_process_and_limits_held(graded)
+    check_attacks_on_the_grader_fail_only_what_they_touched(graded)
     check_written_answers_round_trip(graded)  # last: it writes into the results
 
 

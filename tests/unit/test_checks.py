@@ -147,6 +147,61 @@ def test_plain_data_keeps_nan_and_infinity_and_describes_the_rest():
     assert isinstance(big, checks.Opaque) and "too large" in big.text
 
 
+def nested(levels: int):
+    data = 1.0
+    for _ in range(levels):
+        data = {"list": [data]}
+    return data
+
+
+def innermost(value):
+    depth = 0
+    while isinstance(value, list):
+        value, depth = value[0], depth + 1
+    return value, depth
+
+
+@pytest.mark.parametrize(("sent", "words"), [
+    (nested(5000), "nested too deeply"),  # a kernel's JSON, not to_plain's (20 levels at most)
+    ({"array": {"dtype": "float", "shape": [10**12], "data": [1.0]}}, "malformed array"),
+    ({"array": {"dtype": "float", "shape": [2, 2], "data": [1.0, 2.0]}}, "malformed array"),
+    ({"array": {"dtype": "complex", "shape": [1], "data": [1.0]}}, "malformed array"),
+    ({"array": {"dtype": "int", "shape": [-1], "data": [1]}}, "malformed array"),
+    ({"array": {"dtype": "int", "shape": [True], "data": [1]}}, "malformed array"),
+    ({"array": {"dtype": "int", "shape": "2", "data": [1, 2]}}, "malformed array"),
+    ({"array": {"dtype": "int", "shape": [1], "data": [10**100]}}, "malformed value"),
+    ({"array": {"dtype": "float", "shape": [1], "data": ["x"]}}, "malformed value"),
+    ({"array": [1, 2]}, "malformed value"),
+    ({"float": [1]}, "malformed value"),
+    ({"float": "many"}, "malformed value"),
+    ({"list": 5}, "malformed value"),
+    ({"dict": [1, 2]}, "malformed value"),
+    ({"list": [{"tuple": None}]}, "malformed value"),  # the inner value only
+    ({"a": 1, "b": 2}, "malformed value"),
+    ([1, 2], "malformed value"),
+])
+def test_plain_data_from_a_hostile_kernel_is_a_value_that_fails(sent, words):
+    """Whatever a kernel sends reads as a value (an Opaque one when malformed), never an error."""
+    value = from_plain(sent)
+    opaque, _ = innermost(value)
+    assert isinstance(opaque, checks.Opaque) and words in opaque.text
+    assert compare("close", "x", value, 1.0) is not None
+
+
+def test_plain_data_as_deep_as_to_plain_writes_still_reads():
+    deep = 1.0
+    for _ in range(40):
+        deep = [deep]
+    inner, depth = innermost(from_plain(to_plain(deep)))  # to_plain's own cut, not from_plain's
+    assert depth == checks._MAX_DEPTH + 1 and inner.type_name == "list"
+    assert innermost(from_plain(nested(2 * checks._MAX_DEPTH))) == (1.0, 2 * checks._MAX_DEPTH)
+    inner, depth = innermost(from_plain(nested(2 * checks._MAX_DEPTH + 2)))
+    assert isinstance(inner, checks.Opaque) and "nested too deeply" in inner.text
+    assert from_plain(1e999) == math.inf  # what JSON's 1e999 reads as: a number, no error
+    empty = from_plain({"array": {"dtype": "int", "shape": [2, 0], "data": []}})
+    assert isinstance(empty, np.ndarray) and empty.shape == (2, 0)
+
+
 @pytest.mark.parametrize(("method", "got", "expected", "params"), [
     ("close", np.array([1.0, 2.5, 3.0]), [1, 2, 3], {}),
     ("close", None, 1.0, {}),

@@ -7,6 +7,7 @@ sandbox, is tests/system/test_grading.py.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nbformat
@@ -37,6 +38,49 @@ def test_rerun_keeps_earlier_gradebooks(tmp_path):
     assert (out / "gradebook-latest.csv").read_text() == books[-1].read_text()
     rows = read_csv(books[0])
     assert rows["broken"]["status"] == rows["essay.txt"]["status"] == "invalid"
+
+
+def test_submissions_that_are_not_regular_files_are_refused_unread(tmp_path):
+    """Links (to the solution, to a correct notebook elsewhere, to /dev/zero, a student's folder
+    in nbgrader's layout), a FIFO and a folder named like a notebook: each is found, scored
+    invalid and never opened for what it points to (the FIFO would block, /dev/zero never end,
+    the notebook elsewhere would score full marks). No notebook among them: no kernel runs."""
+    submissions, out = tmp_path / "subs", tmp_path / "out"
+    made = hostile.not_regular_files(submissions)
+    try:
+        assert cli.main([hostile.ASSIGNMENT, str(submissions), "--out", str(out), "--no-sandbox",
+                         "--similarity"]) == 0
+    finally:
+        hostile.remove_not_regular_files(made)
+    rows = read_csv(out / "gradebook-latest.csv")
+    assert set(rows) == set(hostile.NOT_FILES)
+    for student, row in rows.items():
+        assert (row["status"], row["points"]) == ("invalid", "0"), student
+        assert "not a regular file" in row["reason"], student
+    report = (out / (out / "LATEST").read_text().strip() / "similarity.md").read_text()
+    assert "0 submissions compared" in report
+    assert all(kind in report.split("Not compared")[1] for kind in hostile.NOT_FILES)
+
+
+def test_gradescope_takes_only_a_regular_file(tmp_path):
+    from tools.grading.gradescope import take_submission
+
+    made = hostile.not_regular_files(tmp_path / "subs")
+    elsewhere = made["link_outside"].resolve()
+    upload = tmp_path / "upload"
+    upload.mkdir()
+    (upload / f"{hostile.ASSIGNMENT}.ipynb").symlink_to(elsewhere)
+    os.mkfifo(upload / "fifo.ipynb")
+    try:
+        copy, why = take_submission(upload, hostile.ASSIGNMENT, tmp_path)
+    finally:
+        hostile.remove_not_regular_files(made)
+        (upload / "fifo.ipynb").unlink()
+        (upload / f"{hostile.ASSIGNMENT}.ipynb").unlink()
+    assert copy is None and f"not regular files, not graded: {hostile.ASSIGNMENT}.ipynb" in why
+    (upload / f"{hostile.ASSIGNMENT}.ipynb").write_bytes(elsewhere.read_bytes())
+    copy, why = take_submission(upload, hostile.ASSIGNMENT, tmp_path / "subs")
+    assert why == "" and copy.read_bytes() == elsewhere.read_bytes()
 
 
 def test_restore_of_the_exercise_gives_the_graded_template():
@@ -105,6 +149,42 @@ def test_judge_of_a_hidden_block_names_the_check_and_the_kind_only():
 def test_judge_fails_missing_repeated_extra_and_malformed_values(records, words):
     ok, student, _ = judge_block(key_block(), records)
     assert not ok and words in student
+
+
+def nested(levels: int, leaf=2.0):
+    for _ in range(levels):
+        leaf = {"list": [leaf]}
+    return leaf
+
+
+def sent(value, method="close", **fields):
+    """A record whose first check sent ``value`` as it is (what a hostile kernel can send)."""
+    forged = record(RIGHT)
+    forged["checks"][0] = {"method": method, "name": "f([1, 2])", "value": value}
+    return {**forged, **fields}
+
+
+@pytest.mark.parametrize(("records", "words"), [
+    ([["not", "a", "record"], "text", None, 5], "did not run"),
+    ([record(RIGHT, block="another cell's block")], "did not run"),
+    ([record(RIGHT)] * 1000, "reported 1000 times"),
+    ([sent(nested(5000))], "nested too deeply"),
+    ([sent({"list": [1e999, 4.0]})], "expected 2, got inf"),
+    ([sent({"array": {"dtype": "float", "shape": [10**12], "data": [2.0, 4.0]}})], "malformed array"),
+    ([sent({"array": {"dtype": "float", "shape": [3], "data": [2.0, 4.0]}})], "malformed array"),
+    ([sent({"array": {"dtype": "complex", "shape": [2], "data": [2.0, 4.0]}})], "malformed array"),
+    ([sent([2.0, 4.0], method=["close"])], "could not be read"),
+    ([{"block": "q", "outcome": "finished", "checks": [1, 2, 3]}], "could not be read"),
+    ([sent([2.0, 4.0], block=["q"])], "did not run"),
+    ([record(RIGHT, outcome=["finished"])], "malformed"),
+    ([record(RIGHT, outcome="error", error="not a dict")], "your code raised an error"),
+    ([record(RIGHT, outcome="error", error={"type": nested(2000), "message": 1e999})],
+     "raised (nested too deeply)"),
+])
+def test_judge_fails_what_a_hostile_kernel_sent_and_never_raises(records, words):
+    """Records of any shape or type, for any block, as many as sent: a verdict with a message."""
+    ok, student, instructor = judge_block(key_block(), records)
+    assert not ok and words in (instructor or student)
 
 
 def test_judge_of_a_cell_needs_every_block():
@@ -221,8 +301,11 @@ def test_similarity_report_compares_the_learners_own_code(tmp_path):
 
     subs = tmp_path / "subs"
     written = hostile.build(subs)
+    for link, target in (("link_to_solution", hostile.SOLUTION), ("link_outside", written["correct"])):
+        written[link] = subs / f"{link}.ipynb"
+        written[link].symlink_to(target.resolve())
     entries = [(k, written[k]) for k in ("correct", "deleted_reordered", "partial", "untouched",
-                                         "binary")]
+                                         "binary", "link_to_solution", "link_outside")]
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     report = similarity.similarity_report(entries, hostile.SOLUTION, run_dir).read_text()
@@ -230,9 +313,40 @@ def test_similarity_report_compares_the_learners_own_code(tmp_path):
     assert table and {"correct", "deleted_reordered"} <= set(table[0].split(" | "))
     assert "100%" in table[0]
     assert "untouched" in report.split("Not compared")[1] and "binary" in report
+    assert all(link in report.split("Not compared")[1]  # never read through a link
+               for link in ("link_to_solution", "link_outside"))
     code = (run_dir / "similarity" / "correct.py").read_text()
     assert "return (x - x.mean()) / x.std()" in code or "std" in code
     assert "YOUR CODE HERE" not in code
+
+
+def test_a_worker_past_the_hard_limit_is_killed_and_the_others_grade(tmp_path, monkeypatch):
+    """Whatever hangs in a worker (here a grading that never returns, standing in for a kernel
+    the executor could not stop), the hard limit ends it with a reason; the next one grades."""
+    import time
+
+    from tools.grading import workers
+    from tools.grading.sandbox import Sandbox
+
+    def grade(path, source, **options):
+        if path.name == "hangs.ipynb":
+            while True:
+                time.sleep(1)
+        return {"status": "graded", "reasons": [], "points": {}}
+
+    monkeypatch.setattr(workers, "grade_submission", grade)
+    run_dir = tmp_path / "run"
+    (run_dir / "work").mkdir(parents=True)
+    entries = [(name, tmp_path / f"{name}.ipynb") for name in ("hangs", "fine")]
+    started = time.monotonic()
+    results = workers.grade_all(entries, hostile.SOLUTION, run_dir, {"sandbox": Sandbox()},
+                                jobs=1, hard_limit=1)
+    assert time.monotonic() - started < 30
+    assert results["hangs"]["status"] == "timeout"
+    assert "killed after the hard limit of 1 s" in results["hangs"]["reasons"][0]
+    assert results["fine"]["status"] == "graded"
+    assert sorted(p.name for p in (run_dir / "work").iterdir()) == [
+        "fine.json", "fine.log", "hangs.log"]  # no result, not even a partial one
 
 
 def test_grading_refuses_without_a_sandbox_and_says_what_that_risks(tmp_path, monkeypatch, capsys):

@@ -7,6 +7,13 @@ publish their values as records (mime type :data:`RECORD_MIME`, see dlcourse/che
 are collected here, capped in size, and judged by the grader's own process
 (tools/grading/scoring.py). A watchdog thread here stops a kernel whose scratch folder grows
 past its limit. Nothing of the grader runs inside the kernel.
+
+A hostile kernel controls what it sends and when. A message the grader cannot read (JSON nested
+too deeply, a number too long, content that is not what its type needs) is dropped and counted,
+and the run goes on; ``update_display_data`` never writes or replaces a record (a cell's records
+are what it sent while it ran); a kernel that does not answer within :data:`INTERRUPT_GRACE`
+seconds of being interrupted (it ignores SIGINT, or it stopped itself) is stopped, and so is one
+whose cells stop finishing on its output channel (it closed it, or never reports idle).
 """
 
 from __future__ import annotations
@@ -30,12 +37,20 @@ from tools.grading.sandbox import Sandbox, end_kernel_processes, kernel_spec, pr
 
 #: Largest total size of the records one cell may send (bytes); more fails that cell's checks.
 MAX_RECORD_BYTES = 16 * 1024 * 1024
+#: Seconds a kernel has to answer once a timed-out cell was interrupted.
+INTERRUPT_GRACE = 5
+#: Cells in a row whose end never arrives on the output channel before the run stops.
+MAX_SILENT_CELLS = 2
 
 
 def _make_executor(cell_timeout: int, max_output_bytes: int, deadline: float,
                    longer: dict[int, int] | None = None):
     """Return nbgrader's Execute preprocessor, extended with output caps and a stop rule."""
-    from nbclient.exceptions import DeadKernelError
+    import asyncio
+
+    import zmq
+    from nbclient.exceptions import CellExecutionComplete, DeadKernelError
+    from nbclient.util import ensure_async, run_sync
     from nbgrader.preprocessors import Execute
 
     class GradingExecute(Execute):
@@ -57,6 +72,66 @@ def _make_executor(cell_timeout: int, max_output_bytes: int, deadline: float,
             #: each code cell's run time as the grader observed it (its own clock, in seconds)
             self.seconds: dict[int, float] = {}
             self.consecutive_timeouts = 0
+            self.dropped: dict[int, int] = {}  # per cell: messages that could not be read
+            self.finished: set[int] = set()  # cells whose end (idle status) arrived
+            self.silent_cells = 0  # cells in a row whose end never arrived
+
+        async def _async_poll_output_msg(self, parent_msg_id, cell, cell_index):
+            """nbclient's loop over the kernel's outputs, where a message that cannot be read or
+            processed is dropped and counted instead of ending the run."""
+            while True:
+                try:
+                    msg = await ensure_async(self.kc.iopub_channel.get_msg(timeout=None))
+                    if msg["parent_header"].get("msg_id") == parent_msg_id:
+                        self.process_message(msg, cell, cell_index)
+                except CellExecutionComplete:
+                    self.finished.add(cell_index)
+                    return
+                except zmq.ZMQError:
+                    raise
+                except Exception:  # RecursionError, ValueError, KeyError, a validation error
+                    self.dropped[cell_index] = self.dropped.get(cell_index, 0) + 1
+                    await asyncio.sleep(0)
+
+        def _update_display_id(self, display_id, msg):
+            """Update earlier outputs, but never write or replace a record, nor more than the cap."""
+            content = msg.get("content")
+            data = content.get("data") if isinstance(content, dict) else None
+            targets = [outputs[i] for c, indices in self._display_id_map.get(display_id, {}).items()
+                       for outputs in [self.nb["cells"][c].get("outputs", [])]
+                       for i in indices if i < len(outputs)]
+            if (not isinstance(data, dict) or RECORD_MIME in data
+                    or any(RECORD_MIME in target.get("data", {}) for target in targets)
+                    or len(json.dumps(content, default=str)) > max_output_bytes):
+                return
+            super()._update_display_id(display_id, msg)
+
+        async def _async_answers(self, seconds: float) -> bool:
+            request = self.kc.kernel_info()
+            deadline = time.monotonic() + seconds
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=left))
+                except Exception:  # Empty, or a message that cannot be read
+                    await asyncio.sleep(0.01)
+                    continue
+                if msg.get("parent_header", {}).get("msg_id") == request:
+                    return True
+            return False
+
+        def answers(self, seconds: float) -> bool:
+            """Whether the kernel answers a request within ``seconds`` (once interrupted)."""
+            return run_sync(self._async_answers)(seconds)
+
+        def note_silence(self, index: int, cell) -> None:
+            """Stop the run when cells in a row never finish on the output channel."""
+            if not cell.source.strip():
+                return
+            self.silent_cells = 0 if index in self.finished else self.silent_cells + 1
+            if self.silent_cells >= MAX_SILENT_CELLS:
+                self.stopped = (f"the kernel stopped reporting on its output channel: "
+                                f"{self.silent_cells} cells in a row never finished there")
+                self.stop_status = "crashed"
 
         def output(self, outs, msg, display_id, cell_index):
             content = msg.get("content", {})
@@ -99,11 +174,13 @@ def _make_executor(cell_timeout: int, max_output_bytes: int, deadline: float,
             if any(o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", [])):
                 self.timed_out.append(index)
                 self.consecutive_timeouts += 1
-                if self.consecutive_timeouts >= 2:
-                    self.stopped = "the kernel stayed busy after being interrupted"
+                if self.consecutive_timeouts >= 2 or not self.answers(INTERRUPT_GRACE):
+                    self.stopped = ("the kernel stayed busy after being interrupted (it ignores "
+                                    "interrupts, or it stopped itself)")
                     self.stop_status = "timeout"
             else:
                 self.consecutive_timeouts = 0
+                self.note_silence(index, cell)
             return cell, resources
 
         def death(self) -> str:
@@ -242,5 +319,6 @@ def execute(nb: Any, *, cell_timeout: int, notebook_timeout: int, max_output_byt
     info = {"records": records, "stopped": executor.stopped, "stop_status": executor.stop_status,
             "timed_out": list(executor.timed_out), "truncated": sorted(executor.truncated),
             "records_overflow": sorted(executor.records_overflow),
+            "dropped": sum(executor.dropped.values()),
             "executed": set(executor.executed), "seconds": dict(executor.seconds)}
     return nb, info

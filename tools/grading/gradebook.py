@@ -26,15 +26,20 @@ STATUSES = ("graded", "timeout", "crashed", "invalid", "error")
 
 
 def find_submissions(folder: Path, assignment: str) -> list[tuple[str, Path]]:
-    """Return (student, path) for each entry of ``folder``, sorted by student."""
+    """Return (student, path) for each entry of ``folder``, sorted by student.
+
+    A link is never followed: a student's folder that is a link, or a link named like a notebook,
+    is returned as it is, and reading it then says it is not a regular file (a link could name the
+    solution, or a file elsewhere the grader may read). A folder named ``x.ipynb`` is a file entry.
+    """
     found = []
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith("."):
             continue
-        if entry.is_dir():
+        if entry.is_dir() and not entry.is_symlink() and entry.suffix != ".ipynb":
             notebooks = sorted(entry.glob("*.ipynb"))
             named = entry / f"{assignment}.ipynb"
-            found.append((entry.name, named if named.exists() else
+            found.append((entry.name, named if named.is_symlink() or named.exists() else
                           (notebooks[0] if len(notebooks) == 1 else entry)))
         else:
             found.append((entry.stem if entry.suffix == ".ipynb" else entry.name, entry))

@@ -148,7 +148,7 @@ def take_submission(folder: Path, assignment: str, into: Path) -> tuple[Path | N
     Only a regular file counts (a link could name the solution or another file root may read):
     the one named ``<assignment>.ipynb``, else the only notebook there is.
     """
-    from tools.grading.scoring import MAX_SUBMISSION_BYTES
+    from tools.grading.scoring import MAX_SUBMISSION_BYTES, read_regular_file
 
     notebooks, links = [], []
     for parent, subfolders, files in os.walk(folder):  # links to folders are not followed
@@ -165,11 +165,9 @@ def take_submission(folder: Path, assignment: str, into: Path) -> tuple[Path | N
                + (f"; not regular files, not graded: {', '.join(p.name for p in links)}" if links
                   else "") + ")")
         return None, why
-    descriptor = os.open(chosen[0], os.O_RDONLY | os.O_NOFOLLOW)
-    with os.fdopen(descriptor, "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            return None, f"{chosen[0].name} is not a regular file"
-        data = f.read(MAX_SUBMISSION_BYTES + 1)
+    data, why = read_regular_file(chosen[0], MAX_SUBMISSION_BYTES)  # no link, FIFO or device
+    if data is None:
+        return None, why
     copy = into / f"{assignment}.ipynb"
     copy.write_bytes(data)
     return copy, ""

@@ -16,6 +16,8 @@ value, a wrong shape, NaN, an error of which type), never its inputs or expected
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,10 @@ MAX_SUBMISSION_BYTES = 20_000_000
 
 
 def _short(text: Any, limit: int = 300) -> str:
-    text = str(text).replace("\n", " ")
+    try:
+        text = str(text).replace("\n", " ")
+    except RecursionError:  # what a kernel sent, nested too deeply to print
+        text = "(nested too deeply)"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -155,15 +160,51 @@ def score_written(cell: Any) -> tuple[float | None, str]:
     return (0.0, "no answer written") if points == 0 else (None, "to be graded by a person")
 
 
+def _file_kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a folder"),
+                       (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device")):
+        if test(mode):
+            return kind
+    return "not a file"
+
+
+def read_regular_file(path: Path, limit: int) -> tuple[bytes | None, str]:
+    """At most ``limit + 1`` bytes of ``path`` if it is a regular file, else None and why not.
+
+    A submitted path is never followed and never blocks: a symbolic link (to the solution, to
+    /dev/zero, to a file elsewhere), a named pipe, a device or a folder is not opened for what it
+    points to (``O_NOFOLLOW | O_NONBLOCK``, then ``fstat``: the file that was opened is the one
+    checked). Links in the folders above ``path`` are the discovery's to refuse
+    (tools/grading/gradebook.py's ``find_submissions``).
+    """
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as error:
+        try:
+            kind = _file_kind(os.lstat(path).st_mode)
+        except OSError:
+            kind = "missing"
+        if kind == "not a file":  # a regular file that could not be opened
+            return None, f"the file could not be read ({type(error).__name__})"
+        return None, f"not a regular file: {path.name} is {kind}"
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        return None, f"not a regular file: {path.name} is {_file_kind(mode)}"
+    with os.fdopen(descriptor, "rb") as f:
+        return f.read(limit + 1), ""
+
+
 def _read(path: Path) -> tuple[Any | None, str]:
     """The submission as a notebook, or None and why it is not one."""
-    if path.is_dir():
+    if path.is_dir() and not path.is_symlink() and path.suffix != ".ipynb":
         return None, "no notebook found in the submission folder"
-    size = path.stat().st_size
-    if size > MAX_SUBMISSION_BYTES:
-        return None, (f"the file is {size / 1e6:.0f} MB, more than the "
-                      f"{MAX_SUBMISSION_BYTES / 1e6:.0f} MB allowed")
-    raw = path.read_bytes()
+    raw, why = read_regular_file(path, MAX_SUBMISSION_BYTES)
+    if raw is None:
+        return None, why
+    if len(raw) > MAX_SUBMISSION_BYTES:
+        return None, (f"the file is more than the {MAX_SUBMISSION_BYTES / 1e6:.0f} MB allowed")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -172,6 +213,8 @@ def _read(path: Path) -> tuple[Any | None, str]:
         json.loads(text)
     except json.JSONDecodeError as error:
         return None, f"not a notebook: not valid JSON ({error.msg} at line {error.lineno})"
+    except RecursionError:
+        return None, "not a notebook: JSON nested too deeply"
     try:
         submission = nbformat.reads(text, as_version=4)
         nbformat.validate(submission)
@@ -185,7 +228,7 @@ def is_notebook(path: Path) -> bool:
     """True if ``path`` reads as a valid notebook (what :func:`grade_submission` would run)."""
     try:
         return _read(path)[0] is not None
-    except OSError:
+    except (OSError, RecursionError):
         return False
 
 
@@ -232,6 +275,9 @@ def grade_submission(path: Path, source_path: Path, *, key: dict, cell_timeout: 
                                  "limit and were interrupted")
         if result["status"] == "graded":
             result["status"] = "timeout"
+    if info.get("dropped"):
+        result["reasons"].append(f"{info['dropped']} message(s) from the kernel could not be read "
+                                 "and were ignored")
     if info["truncated"]:
         result["reasons"].append(f"output of {len(info['truncated'])} cell(s) truncated at "
                                  f"{max_output_bytes} bytes")

@@ -23,6 +23,7 @@ import nbformat
 
 from tools.grading.assignment import nbgrader_meta
 from tools.grading.gradebook import safe_name
+from tools.grading.scoring import MAX_SUBMISSION_BYTES, read_regular_file
 
 #: copydetect's defaults are a noise threshold of 25 and a guarantee threshold of 30 tokens;
 #: exercises are short, so smaller k-grams find more.
@@ -30,10 +31,15 @@ K, WINDOW = 15, 4
 
 
 def learner_code(path: Path, release: Any) -> str | None:
-    """The code a learner wrote in a submission, or None if it is not a readable notebook."""
+    """The code a learner wrote in a submission, or None if it is not a readable notebook.
+
+    Read as the grader reads it: a regular file only, never what a link points to."""
+    raw, _ = read_regular_file(path, MAX_SUBMISSION_BYTES)
+    if raw is None or len(raw) > MAX_SUBMISSION_BYTES:
+        return None
     try:
-        nb = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, Exception):
+        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+    except (UnicodeDecodeError, json.JSONDecodeError, Exception):
         return None
     given = {c.source.strip() for c in release.cells if c.cell_type == "code"}
     parts = []
@@ -63,7 +69,7 @@ def similarity_report(entries: list[tuple[str, Path]], source_path: Path, run_di
     folder.mkdir(exist_ok=True)
     prints, skipped = {}, []
     for student, path in entries:
-        code = learner_code(path, release) if path.is_file() else None
+        code = learner_code(path, release)
         if not code or not code.strip():
             skipped.append(student)
             continue

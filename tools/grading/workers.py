@@ -49,7 +49,9 @@ def _worker(student: str, path: Path, source: Path, result_path: Path, log_path:
         traceback.print_exc()
         result = {"status": "error", "reasons": [f"the grader failed on this submission: "
                                                  f"{type(error).__name__}: {error}"]}
-    result_path.write_text(json.dumps(result))
+    partial = result_path.with_suffix(".partial")  # a worker killed while writing leaves no result
+    partial.write_text(json.dumps(result))
+    partial.replace(result_path)
     sys.stdout.flush()
     os._exit(0)
 
