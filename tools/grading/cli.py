@@ -11,6 +11,7 @@ points back in (tools/grading/rubric.py).
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -22,9 +23,20 @@ from tools.grading.key import build_key
 from tools.grading.late import LatePolicy, parse_duration, parse_time, read_timestamps, submission_time
 from tools.grading.rubric import main as merge_main
 from tools.grading.rubric import record_run
-from tools.grading.sandbox import GIB, MIB, Limits, Sandbox, bwrap_problem, hidden_paths
+from tools.grading.sandbox import (
+    GIB,
+    KERNEL_UID,
+    MIB,
+    Limits,
+    Sandbox,
+    bwrap_problem,
+    hidden_paths,
+)
 from tools.grading.scoring import is_notebook
 from tools.grading.workers import grade_all, in_child
+
+#: The most submissions graded at a time (each running kernel has a user of its own).
+MAX_JOBS = 64
 
 NO_SANDBOX_RISK = (
     "WITHOUT A SANDBOX every submission's code runs as you, with your files and network: it can "
@@ -59,7 +71,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("assignment", nargs="?", help="e.g. 00_warmup (a notebook in solutions/)")
     p.add_argument("submissions", nargs="?", type=Path, help="folder of submitted notebooks")
     p.add_argument("--out", type=Path, help="results folder (default: SUBMISSIONS-graded)")
-    p.add_argument("--jobs", type=int, default=2, help="submissions graded at a time (2)")
+    p.add_argument("--jobs", type=int, default=2, choices=range(1, MAX_JOBS + 1), metavar="N",
+                   help=f"submissions graded at a time (2; at most {MAX_JOBS})")
     time = p.add_argument_group("time and output limits")
     time.add_argument("--cell-timeout", type=int, default=60, help="seconds per cell (60)")
     time.add_argument("--notebook-timeout", type=int, default=600,
@@ -125,8 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     limits = Limits(memory=args.memory_limit, processes=args.process_limit,
                     cpu_seconds=args.cpu_limit or args.notebook_timeout + 60,
                     file_size=min(GIB, args.scratch_limit), scratch=args.scratch_limit)
+    # Kernel users of this run's own (as root): graders running side by side on one machine (CI
+    # runs several grading tests at once) never share a user, so one's kernels never count against
+    # the other's process limit.
     sandbox = Sandbox(enabled=not args.no_sandbox, hide=hidden_paths(source, submissions, out),
-                      limits=limits)
+                      limits=limits, uid_base=KERNEL_UID + MAX_JOBS * (os.getpid() % 100_000))
     if sandbox.enabled:
         problem = bwrap_problem()
         if problem:

@@ -69,9 +69,10 @@ class Limits:
     scratch: int = 2 * GIB         # size of the scratch folder, enforced by the grader's watchdog
 
 
-#: When the grader runs as root, kernel number ``n`` running at once runs as user KERNEL_UID + n:
-#: users of their own (no entry in /etc/passwd), so that one kernel's processes never count
-#: against another's process limit.
+#: When the grader runs as root, kernel number ``n`` running at once runs as user
+#: ``uid_base + n``, from KERNEL_UID up (each grading run takes a base of its own: tools/grading/
+#: cli.py): users of their own (no entry in /etc/passwd), so that one kernel's processes never
+#: count against another's process limit.
 KERNEL_UID = 100_000
 
 
