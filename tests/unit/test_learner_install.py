@@ -38,6 +38,9 @@ NOTEBOOKS = sorted([*ROOT.glob("notebooks/*.ipynb"), *ROOT.glob("exercises/*.ipy
 MODULES = sorted([*ROOT.glob("dlcourse/**/*.py"), *ROOT.glob("notebooks/scripts/*.py")])
 #: The course itself: dlcourse, and the script folder that lesson 14 runs from.
 COURSE_MODULES = {"dlcourse", "scripts"}
+#: What the platform provides where the course imports it: Colab's own ``google.colab``, imported
+#: only on Colab (dlcourse/env/colab.py: ``keep_on_drive``).
+PLATFORM_MODULES = {"google"}
 
 
 def learner_extras() -> tuple[str, ...]:
@@ -128,7 +131,7 @@ def missing_from_learner_install(modules: set[str]) -> dict[str, list[str]]:
     """Each module that neither the standard library, the course nor the learner's install provides,
     with the distributions that provide it here (empty when none does)."""
     missing = {}
-    for module in sorted(modules - set(sys.stdlib_module_names) - COURSE_MODULES):
+    for module in sorted(modules - set(sys.stdlib_module_names) - COURSE_MODULES - PLATFORM_MODULES):
         dists = providers().get(module, frozenset())
         if not learner_distributions() & dists:
             missing[module] = sorted(dists)
