@@ -309,6 +309,9 @@ def test_setup_then_four_submissions_graded_into_valid_results(autograder, tmp_p
     assert not failures, "\n".join(failures)
     for name in ("source", "submission", "results"):
         assert stat.S_IMODE((root / name).stat().st_mode) == 0o700, name
+    # the data the grader measures trained models on is closed to the kernels' users too
+    held_out = sorted((autograder["home"] / "data").glob("fashion-mnist-subset/t10k-*"))
+    assert len(held_out) == 2 and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in held_out)
     for kind, outcome in graded.items():
         user = re.search(r"kernels ran as user (\d+)", outcome["run"].stdout)
         assert user and int(user.group(1)) != KERNEL_UID, kind  # not make grade's users
