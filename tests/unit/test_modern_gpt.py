@@ -159,3 +159,28 @@ def test_attention_memory_saved_for_backward_matches_the_hand_count():
             F.scaled_dot_product_attention(q, k, v, is_causal=True)
         assert explicit.nbytes == 4 * b * h * t * t + t * t
         assert fused.nbytes == 4 * b * h * t * (d + 1)
+
+
+@pytest.mark.parametrize("parts", [(), tuple(PARTS)])
+def test_a_step_s_flops_are_the_hand_count_with_and_without_the_cache(parts):
+    """Per token: 2 FLOPs per weight of every matrix (attention's four D x D, the MLP's, the head's);
+    per query and layer: 4 D FLOPs per key it is scored against (q.k and the weighted sum of values).
+    The math kernel scores every query against all t keys (masking afterwards)."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model, d, layers = _model(*parts, block_size=64), 24, 2
+    mlp = 3 * d * (8 * d // 3) if "SwiGLU" in parts else 2 * d * 4 * d
+    per_token = 2 * (layers * (4 * d * d + mlp) + d * V)
+    for t in (1, 7, 40):
+        ids = torch.randint(V, (1, t), generator=torch.Generator().manual_seed(t))
+        cache = KVCache(layers)
+        with torch.no_grad():
+            if t > 1:
+                model(ids[:, :-1], cache)                                          # the prefill
+            with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as full:
+                model(ids)
+            with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as step:
+                model(ids[:, -1:], cache if t > 1 else None)
+        assert step.get_total_flops() == per_token + 4 * t * d * layers
+        assert full.get_total_flops() == t * (per_token + 4 * t * d * layers)
