@@ -25,7 +25,8 @@ ALLOWED_PARTS: dict[str, set[str]] = {
     "pytorch": {"env", "data", "plots"},
     "demos": {"env", "plots", "numpy_nn", "pytorch", "data"},
     "model_tasks": {"env", "plots", "numpy_nn", "pytorch", "data"},
-    "top": {"env", "plots", "numpy_nn", "pytorch", "data", "demos", "model_tasks"},
+    "text": set(),
+    "top": {"env", "plots", "numpy_nn", "pytorch", "data", "demos", "model_tasks", "text"},
 }
 
 

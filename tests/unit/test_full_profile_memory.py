@@ -26,6 +26,7 @@ from dlcourse.env.gpu_memory import SavedTensorMemory
 from dlcourse.pytorch.gan import gan_mlp
 from dlcourse.pytorch.gpt import GPT, GPTConfig
 from dlcourse.pytorch.models import mlp_classifier, small_cnn
+from dlcourse.pytorch.modern_gpt import PARTS, ModernConfig, ModernGPT
 from tests.unit.fake_gpu import GPUS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,6 +93,18 @@ def lesson_13(s) -> Step:
     return [model], loss, s["batch_size"], 0  # the text stays on the CPU; batches are copied
 
 
+def lesson_13b(s) -> Step:
+    # the largest model: the BPE model, 512 ids, with every modern part (the character models are smaller)
+    v, t = 512, s["block_size"]
+    cfg = ModernConfig(v, block_size=t, d_model=s["d_model"], n_heads=s["n_heads"], n_layers=s["n_layers"])
+    model = ModernGPT(cfg.with_parts(*PARTS))
+
+    def loss(b):
+        logits = model(torch.randint(0, v, (b, t)))  # (b, t, v)
+        return F.cross_entropy(logits.reshape(-1, v), torch.randint(0, v, (b * t,)))
+    return [model], loss, s["batch_size"], 0  # the token ids stay on the CPU; batches are copied
+
+
 def lesson_14(s) -> Step:
     # the DDP script's model, one process per GPU: a T4 holds one rank's batch
     model = mlp_classifier(hidden=(s["hidden"],), dropout=0.0)
@@ -100,6 +113,7 @@ def lesson_14(s) -> Step:
 
 LESSONS = {"07_training_in_practice.ipynb": lesson_07, "09_cnns.ipynb": lesson_09,
            "11b_gans_images.ipynb": lesson_11b, "13_attention_transformers.ipynb": lesson_13,
+           "13b_tokens_and_modern_llms.ipynb": lesson_13b,
            "14_distributed_training.ipynb": lesson_14}
 
 
