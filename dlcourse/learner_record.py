@@ -169,7 +169,7 @@ def progress_table(folder: Path = EXERCISES, path: Path | None = None, detail: b
     ``detail`` each question's status and last run."""
     if not folder.is_dir():
         return f"no exercises found in {folder} (progress needs a clone of the course)"
-    entries, note = read_record(path)
+    entries, note = read_record(path) if is_on() else ([], "")  # off: nothing read or written
     latest: dict[str, Entry] = {}
     for entry in entries:
         latest[entry.block] = entry  # the file is in time order: the last run wins
@@ -186,7 +186,8 @@ def progress_table(folder: Path = EXERCISES, path: Path | None = None, detail: b
                 lines.append(f"    {q.grade_id:<28} {q.points:>3g} pt  {status:<12} {when}".rstrip())
     head = (f"Your progress: {totals['passed']} questions passed, {totals['attempted']} "
             f"attempted, {totals['not started']} not started.")
-    where = (f"Recording is off ({VARIABLE}=off, or `python -m dlcourse progress --off`)."
+    where = (f"Recording is off ({VARIABLE}=off, or `python -m dlcourse progress --off`): "
+             "nothing is read or written."
              if not is_on() else f"Recorded in {path or record_path()}.")
     tail = [f"{where} Only the checks you ran count; lessons are not listed: reading leaves "
             "no trace the course could count honestly."]
