@@ -83,8 +83,8 @@ def lesson_11b(s) -> Step:
 
 
 def lesson_11c(s) -> Step:
-    # the largest of its three families: the ring's denoiser at the full width, the notebook's T and BATCH
-    steps, batch, width = 100, 256, s["diffusion_width"]
+    # its largest model: the wide denoiser of section 5 at the full width, the notebook's T and BATCH
+    steps, batch, width = 100, 256, s["wide_width"]
     model = Denoiser(2, steps, hidden=(width, width, width))
 
     def loss(b):  # the noise-prediction loss on noisy points and their steps
