@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dlcourse.env.gpu_memory import SavedTensorMemory
+from dlcourse.pytorch.diffusion import Denoiser
 from dlcourse.pytorch.gan import gan_mlp
 from dlcourse.pytorch.gpt import GPT, GPTConfig
 from dlcourse.pytorch.models import mlp_classifier, small_cnn
@@ -82,6 +83,18 @@ def lesson_11b(s) -> Step:
     return [g, d], loss, batch, s["examples"] * 2 // 3 * pixels * 4  # the real pool: two thirds of the images
 
 
+def lesson_11c(s) -> Step:
+    # its largest model: the wide denoiser of section 5 at the full width, the notebook's T and BATCH
+    steps, batch, width = 100, 256, s["wide_width"]
+    model = Denoiser(2, steps, hidden=(width, width, width))
+
+    def loss(b):  # the noise-prediction loss on noisy points and their steps
+        noise = torch.randn(b, 2)
+        return F.mse_loss(model(torch.randn(b, 2), torch.randint(1, steps + 1, (b,))), noise)
+
+    return [model], loss, batch, 0  # the ring's points are drawn per batch
+
+
 def lesson_13(s) -> Step:
     v, t = REVIEW_CHARACTERS, s["block_size"]
     model = GPT(GPTConfig(v, block_size=t, d_model=s["d_model"], n_heads=s["n_heads"], n_layers=s["n_layers"],
@@ -112,8 +125,8 @@ def lesson_14(s) -> Step:
 
 
 LESSONS = {"07_training_in_practice.ipynb": lesson_07, "09_cnns.ipynb": lesson_09,
-           "11b_gans_images.ipynb": lesson_11b, "13_attention_transformers.ipynb": lesson_13,
-           "13b_tokens_and_modern_llms.ipynb": lesson_13b,
+           "11b_gans_images.ipynb": lesson_11b, "11c_vae_and_diffusion.ipynb": lesson_11c,
+           "13_attention_transformers.ipynb": lesson_13, "13b_tokens_and_modern_llms.ipynb": lesson_13b,
            "14_distributed_training.ipynb": lesson_14}
 
 
