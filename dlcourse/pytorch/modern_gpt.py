@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dlcourse.pytorch.gpt import GPT
 from dlcourse.pytorch.rotary import apply_rope
 
 __all__ = ["ModernConfig", "PARTS", "RMSNorm", "SwiGLU", "KVCache", "ModernAttention", "ModernBlock",
@@ -184,17 +185,9 @@ class ModernGPT(nn.Module):
         self.blocks = nn.ModuleList(ModernBlock(cfg) for _ in range(cfg.n_layers))
         self.ln_f = RMSNorm(cfg.d_model) if cfg.norm == "rms" else nn.LayerNorm(cfg.d_model)
         self.head = nn.Linear(cfg.d_model, cfg.vocab_size)
-        self.apply(self._init)
+        self.apply(GPT._init)  # lesson 13's (GPT-2's) initialisation
         if cfg.tie_weights:
             self.head.weight = self.tok.weight                                   # (V, D), one matrix
-
-    @staticmethod
-    def _init(m: nn.Module) -> None:
-        # lesson 13's (GPT-2's) initialisation: small normal weights, zero biases
-        if isinstance(m, nn.Linear | nn.Embedding):
-            nn.init.normal_(m.weight, 0.0, 0.02)
-        if isinstance(m, nn.Linear) and m.bias is not None:
-            nn.init.zeros_(m.bias)
 
     def forward(self, idx: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
         b, t = idx.shape
