@@ -155,7 +155,9 @@ def read_record(path: Path | None = None) -> tuple[list[Entry], str]:
 
 
 def _status(blocks: tuple[str, ...], latest: dict[str, Entry]) -> tuple[str, str]:
-    runs = [latest[b] for b in blocks if b in latest]
+    """Passed (every block's latest run passed), attempted, or not started (no run, or only runs
+    of the untouched stub), and when last run."""
+    runs = [latest[b] for b in blocks if b in latest and latest[b].outcome != "not attempted"]
     if not runs:
         return "not started", ""
     when = max(r.time for r in runs)[:16].replace("T", " ")

@@ -422,6 +422,20 @@ def test_a_learners_jupyterlab_runs_the_lessons_and_shows_a_checks_verdict(lab: 
     assert not [sign for sign in TRACEBACK_SIGNS if sign in shown], f"a traceback is shown: {shown!r}"
     assert len(shown.strip().splitlines()) <= 3, f"more than the verdict is shown: {shown!r}"
     print(f"a wrong answer's check shows: {shown.strip()!r}")
+    # The learner's progress, recorded by this kernel, shown in a new cell below.
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")
+    page.keyboard.press("Enter")
+    page.keyboard.insert_text("from dlcourse.learner_record import progress_table\n\nprint(progress_table())")
+    page.keyboard.press("Shift+Enter")
+    table = panel.locator(".jp-OutputArea-output", has_text="Your progress:").first
+    table.wait_for(timeout=60_000)
+    progress_shown = table.inner_text()
+    table.scroll_into_view_if_needed()
+    page.screenshot(path=SCREENSHOTS / "00_warmup-progress.png")
+    assert "Warm-up exercise: how exercises work: 0 of 2 questions passed" in progress_shown
+    assert re.search(r"test-standardise\s+2 pt\s+attempted", progress_shown), progress_shown
+    assert re.search(r"test-one-hot\s+2 pt\s+not started", progress_shown), progress_shown
     page.close()
 
     assert _digest(opened) == committed, "the browser session changed a notebook it opened"

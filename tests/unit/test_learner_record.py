@@ -51,6 +51,8 @@ def test_check_blocks_record_their_outcomes_and_the_table_reads_them(progress_fi
     assert " passed " in warmup_row(table, "test-standardise")
     assert "attempted" in warmup_row(table, "test-one-hot")
     assert table.startswith("Your progress: 1 questions passed, 1 attempted,")
+    record("one_hot", "not attempted")  # the untouched stub ran again: that is not an attempt
+    assert "not started" in warmup_row(progress_table(), "test-one-hot")
     assert f"Recorded in {progress_file}" in table
     with checking("one_hot") as check:  # the latest run wins
         check.close("x", 1.0, 1.0)
